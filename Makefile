@@ -1,0 +1,49 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: run test dev lint eval-extraction bench clean-warehouse install
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# The dbt manifest is prepared at install time, never parsed when Dagster loads the code location.
+$(MANIFEST): $(STAMP) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
+	$(BIN)/shegong prepare
+
+install: $(STAMP) $(MANIFEST)
+
+run: install
+	$(BIN)/shegong generate --if-empty
+	$(BIN)/shegong run
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install
+	$(BIN)/dagster dev
+
+lint: install
+	$(BIN)/ruff check orchestration tests
+	$(BIN)/ruff format --check orchestration tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
+
+eval-extraction: install
+	@if [ -d ../shared/reports ]; then \
+		$(BIN)/shegong extract --format jsonl ../shared/reports/*.txt > warehouse/.extraction-eval.jsonl 2>/dev/null || true; \
+		$(BIN)/python ../shared/tools/score_extraction.py ../shared/reports/gold.jsonl warehouse/.extraction-eval.jsonl; \
+	else echo "../shared/reports is not here: nothing to evaluate"; fi
+
+bench: install
+	$(BIN)/shegong bench --scale $(or $(SCALE),small)
+
+clean-warehouse:
+	rm -rf warehouse

@@ -1,0 +1,206 @@
+"""The `shegong` command line: generate sample data, run the pipeline, extract reports, inspect status."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from shegong.config import DBT_PROJECT_DIR, LANDING_FOLDERS, export_build_db_env, settings
+
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr: what, where, and what to do."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@click.group()
+def main() -> None:
+    """shegong: the social-work workforce warehouse."""
+
+
+@main.command()
+def prepare() -> None:
+    """Parse the dbt project into target/manifest.json (done at install; Dagster never parses on load)."""
+    from dbt.cli.main import dbtRunner
+
+    export_build_db_env(settings())
+    result = dbtRunner().invoke(
+        ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
+    )
+    if not result.success:
+        fail(f"dbt parse failed in {DBT_PROJECT_DIR}: {result.exception or 'see the messages above'}")
+    console.print(f"dbt manifest ready: {DBT_PROJECT_DIR / 'target' / 'manifest.json'}")
+
+
+@main.command()
+@click.option(
+    "--scale", default="small", show_default=True, help="small | medium | large | a number of workers"
+)
+@click.option("--seed", default=20241, show_default=True, type=int)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="landing folder to write (default: SHEGONG_LANDING)",
+)
+@click.option("--start-month", default="2024-01", show_default=True)
+@click.option("--months", default=12, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="do nothing when the landing folders already hold files")
+def generate(
+    scale: str, seed: int, out_dir: Path | None, start_month: str, months: int, if_empty: bool
+) -> None:
+    """Write deterministic sample registries and reports in the landing layout."""
+    from shegong.generate import generate as make_sample
+
+    target = (out_dir or settings().landing_dir).resolve()
+    if if_empty and any((target / f).is_dir() and any((target / f).iterdir()) for f in LANDING_FOLDERS):
+        console.print(f"landing folders in {target} already hold files: nothing generated")
+        return
+    scale_value: str | int = int(scale) if scale.isdigit() else scale
+    with _progress() as bars:
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        try:
+            summary = make_sample(
+                target, scale=scale_value, seed=seed, start_month=start_month, months=months, progress=advance
+            )
+        except ValueError as exc:
+            fail(f"generate: {exc}")
+    console.print(f"sample data written to {target}: {summary}")
+
+
+@main.command()
+def run() -> None:
+    """Ingest the landing folders, build the marts, validate and publish (in-process Dagster runs)."""
+    from shegong.pipeline import NothingToBuild, run_pipeline
+
+    current = settings()
+    with _progress() as bars:
+        task = bars.add_task("pipeline", total=None)
+
+        def on_step(event: str, step: str) -> None:
+            if event == "STEP_START":
+                bars.update(task, description=f"running {step}")
+            else:
+                bars.advance(task)
+
+        try:
+            summary = run_pipeline(on_step)
+        except NothingToBuild as exc:
+            fail(str(exc))
+        bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
+    for failure in summary.failures:
+        console.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+    _print_status(
+        current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
+    )
+    if not summary.success:
+        fail(f"nothing published by runs {', '.join(summary.run_ids)}: fix the errors above and run again")
+
+
+def _print_status(
+    published: Path, failed_checks: list[str] | None = None, checks_passed: int | None = None
+) -> None:
+    from shegong.status import read_status
+
+    status = read_status(published)
+    if status is None:
+        out.print(f"No warehouse published yet at {published}.")
+    else:
+        table = Table(
+            title=f"Published {status.published_at:%Y-%m-%d %H:%M:%S} (run {status.run_id[:8]}) → {published}"
+        )
+        table.add_column("mart")
+        table.add_column("rows", justify="right")
+        for name, rows in status.rows_by_table.items():
+            table.add_row(name, f"{rows:,}")
+        out.print(table)
+        out.print(
+            f"validation: {status.expectations_passed} expectations passed, {status.expectations_failed} failed "
+            f"(warnings) in the published run; report: {status.report_path or 'none yet'}"
+        )
+    if checks_passed is not None:
+        out.print(f"asset checks this run: {checks_passed} passed, {len(failed_checks or [])} failed")
+        for name in failed_checks or []:
+            out.print(f"  failed: {name}")
+
+
+@main.command()
+def status() -> None:
+    """What is published, when, rows per mart, last validation result."""
+    _print_status(settings().published_db)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def extract(fmt: str, files: tuple[Path, ...]) -> None:
+    """Extract headline figures from regional reports (.txt, .html, .md)."""
+    from shegong.extraction import ReportReadError, extract_file
+
+    rows = []
+    failed = 0
+    for path in files:
+        try:
+            result = extract_file(path)
+        except (ReportReadError, OSError) as exc:
+            console.print(f"[bold red]error:[/] {path}: {exc}", highlight=False)
+            failed += 1
+            continue
+        rows.extend(f.to_dict() for f in result.facts)
+    if fmt == "jsonl":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        columns = (
+            "doc",
+            "metric",
+            "value",
+            "unit",
+            "qualifier",
+            "is_target",
+            "region",
+            "adcode",
+            "year",
+            "quote",
+        )
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(str(row[c]) for c in columns))
+        out.print(table)
+    if failed:
+        sys.exit(1)

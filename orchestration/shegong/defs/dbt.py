@@ -1,0 +1,128 @@
+"""dbt models as assets: tables, incremental models (the run's month window passed as vars) and snapshots.
+
+The manifest is prepared at install time (`shegong prepare`, run by `make install`), never parsed on load.
+"""
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from shegong.config import DBT_PROJECT_DIR
+from shegong.defs.partitions import monthly_partitions
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+if not dbt_project.manifest_path.exists():
+    raise FileNotFoundError(
+        f"dbt manifest missing at {dbt_project.manifest_path}: run `make install` (or `shegong prepare`) first"
+    )
+
+INCREMENTAL = "config.materialized:incremental"
+SNAPSHOTS = "resource_type:snapshot"
+
+
+class ShegongDbtTranslator(DagsterDbtTranslator):
+    """Models are keyed by their schema (staging / intermediate / marts / reference) and grouped by it."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return dbt_resource_props["schema"]
+        return super().get_group_name(dbt_resource_props)
+
+
+translator = ShegongDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(
+        enable_duplicate_source_asset_keys=True, enable_code_references=False
+    )
+)
+
+
+def _has(selector: str) -> bool:
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    nodes = manifest.get("nodes", {}).values()
+    if selector == SNAPSHOTS:
+        return any(n["resource_type"] == "snapshot" for n in nodes)
+    return any(n.get("config", {}).get("materialized") == "incremental" for n in nodes)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=f"{INCREMENTAL} {SNAPSHOTS}",
+    dagster_dbt_translator=translator,
+    name="dbt_tables",
+    pool="warehouse_writer",
+)
+def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+    window = context.partition_time_window
+    last_month = window.end.date().replace(day=1)
+    first = window.start.date()
+    # The window's end is exclusive; the vars are inclusive month starts.
+    previous = (last_month - dt.timedelta(days=1)).replace(day=1)
+    return {"min_month": first.isoformat(), "max_month": previous.isoformat()}
+
+
+dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables]
+
+if _has(INCREMENTAL):
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=INCREMENTAL,
+        dagster_dbt_translator=translator,
+        partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        name="dbt_incremental",
+        pool="warehouse_writer",
+    )
+    def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        dbt_vars = json.dumps(_window_vars(context))
+        yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+
+    dbt_asset_defs.append(dbt_incremental)
+
+if _has(SNAPSHOTS):
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=SNAPSHOTS,
+        dagster_dbt_translator=translator,
+        name="dbt_snapshots",
+        pool="warehouse_writer",
+    )
+    def dbt_snapshots(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["snapshot"], context=context).stream()
+
+    dbt_asset_defs.append(dbt_snapshots)
+
+
+def dbt_resource() -> DbtCliResource:
+    # The venv's own dbt, whether or not the venv is activated (dagster dev, cron, CI).
+    return DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )

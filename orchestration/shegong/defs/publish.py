@@ -1,0 +1,41 @@
+"""The publish step: the last asset of a build, after every model and its blocking checks."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from shegong.defs.dbt import dbt_asset_defs
+from shegong.defs.registries import reference_data, registry_assets
+from shegong.defs.resources import WarehouseResource
+from shegong.publish import PublishBlocked, publish
+
+PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
+
+
+@dg.asset(
+    key=PUBLISHED_KEY,
+    group_name="publish",
+    kinds={"duckdb"},
+    # Everything the build job makes: a failed upstream step skips publishing.
+    deps=[key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys],
+    description=(
+        "warehouse/shegong.duckdb, the file BI tools open: replaced atomically by the build file once every "
+        "blocking check of the run has passed; a failed run leaves the previous version in place."
+    ),
+    pool="warehouse_writer",
+)
+def published_warehouse(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    try:
+        publication = publish(Path(warehouse.build_db), warehouse.published_db, context.run_id)
+    except PublishBlocked as exc:
+        raise dg.Failure(description=f"asset warehouse/published: {exc}") from None
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(publication.path)),
+            "published_at": publication.published_at.isoformat(timespec="seconds"),
+            "rows_by_mart": dg.MetadataValue.json(publication.rows_by_table),
+            "total_mart_rows": sum(publication.rows_by_table.values()),
+        }
+    )

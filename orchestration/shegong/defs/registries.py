@@ -1,0 +1,165 @@
+"""Ingest assets, one per registry (raw layer), keyed like the dbt sources that read them."""
+
+import datetime as dt
+
+import dagster as dg
+
+from shegong.contracts import Contract, contracts
+from shegong.defs.partitions import monthly_partitions
+from shegong.defs.resources import WarehouseResource
+from shegong.ingest.batch import files_for_months, ingest_registry, landing_files
+from shegong.ingest.reference import load_gazetteer
+from shegong.ingest.reports import load_metric_catalogue
+
+ROW_ACCOUNTING_SQL = """
+with clean as (
+    select _source_sha256 as sha, count(*) as n from {raw_table} group by 1
+), quarantined as (
+    select source_sha256 as sha, count(*) as n from audit.quarantined_rows where registry = $registry group by 1
+)
+select f.source_file, f.rows_in, coalesce(c.n, 0) as rows_clean, coalesce(q.n, 0) as rows_quarantined
+from audit.ingested_files as f
+left join clean as c on c.sha = f.source_sha256
+left join quarantined as q on q.sha = f.source_sha256
+where f.registry = $registry and f.status = 'current'
+"""
+
+
+def months_in_window(context: dg.AssetExecutionContext) -> set[dt.date]:
+    """Every reporting month the run's partition (or partition range) covers."""
+    window = context.partition_time_window
+    months, month = set(), window.start.date().replace(day=1)
+    while month < window.end.date():
+        months.add(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
+    partitioned = contract.partitioned_by == "month"
+
+    @dg.asset(
+        key=["raw", contract.registry],
+        group_name="ingest",
+        kinds={"duckdb", "python"},
+        description=f"{contract.title_zh}: {contract.description}",
+        partitions_def=monthly_partitions if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        pool="warehouse_writer",
+        metadata={
+            "contract": f"sources/contracts/{contract.registry}.yml",
+            "primary_key": list(contract.primary_key),
+        },
+    )
+    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        folder = warehouse.landing / contract.registry
+        months = months_in_window(context) if partitioned else None
+        files = files_for_months(landing_files(folder), months)
+        with warehouse.connect() as con:
+            outcome = ingest_registry(con, contract, files, warehouse.protector(), warehouse.landing)
+        for rejected in outcome.rejected:
+            context.log.error(f"asset raw/{contract.registry}: file rejected: {rejected.error}")
+        return dg.MaterializeResult(
+            metadata={
+                "files_seen": len(files),
+                "files_ingested": outcome.count("ingested"),
+                "files_unchanged": outcome.count("unchanged"),
+                "files_rejected": outcome.count("rejected"),
+                "rows_read": outcome.rows_in,
+                "rows_clean": outcome.rows_clean,
+                "rows_quarantined": outcome.rows_quarantined,
+                "rejected_files": dg.MetadataValue.md(
+                    "\n".join(f"- {f.error}" for f in outcome.rejected) or "none"
+                ),
+            }
+        )
+
+    return ingest
+
+
+def build_row_accounting_check(contract: Contract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", contract.registry]),
+        name="rows_in_equal_clean_plus_quarantined",
+        description="For every current file: rows read = rows in the raw table + rows in audit.quarantined_rows.",
+        blocking=True,
+    )
+    def row_accounting(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            rows = con.execute(
+                ROW_ACCOUNTING_SQL.format(raw_table=contract.raw_table), {"registry": contract.registry}
+            ).fetchall()
+        broken = [r for r in rows if r[1] != r[2] + r[3]]
+        return dg.AssetCheckResult(
+            passed=not broken,
+            metadata={
+                "files_checked": len(rows),
+                "rows_in": sum(r[1] for r in rows),
+                "rows_clean": sum(r[2] for r in rows),
+                "rows_quarantined": sum(r[3] for r in rows),
+                "files_not_adding_up": dg.MetadataValue.md(
+                    "\n".join(f"- {r[0]}: in {r[1]} ≠ clean {r[2]} + quarantined {r[3]}" for r in broken)
+                    or "none"
+                ),
+            },
+        )
+
+    return row_accounting
+
+
+def build_rejected_files_check(contract: Contract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", contract.registry]),
+        name="no_rejected_files",
+        description="Whole files that could not be ingested (wrong format, empty, wrong registry, undecodable).",
+    )
+    def rejected_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            rows = con.execute(
+                "select source_file, error from audit.ingested_files where registry = ? and status = 'rejected'",
+                [contract.registry],
+            ).fetchall()
+        return dg.AssetCheckResult(
+            passed=not rows,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rejected_files": len(rows),
+                "reasons": dg.MetadataValue.md("\n".join(f"- {error}" for _, error in rows) or "none"),
+            },
+        )
+
+    return rejected_files
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["raw", "gazetteer"],
+            group_name="ingest",
+            kinds={"duckdb", "python"},
+            description="National province/city/county codes (GB/T 2260) shipped with the project (cpca).",
+        ),
+        dg.AssetSpec(
+            ["raw", "metric_catalogue"],
+            group_name="ingest",
+            kinds={"duckdb", "python"},
+            description="The report metric catalogue: codes, units, categories and Chinese cues.",
+        ),
+    ],
+    pool="warehouse_writer",
+)
+def reference_data(warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        regions = load_gazetteer(con)
+        metrics = load_metric_catalogue(con)
+    yield dg.MaterializeResult(asset_key=["raw", "gazetteer"], metadata={"rows": regions})
+    yield dg.MaterializeResult(asset_key=["raw", "metric_catalogue"], metadata={"rows": metrics})
+
+
+registry_contracts = list(contracts().values())
+registry_assets = [build_registry_asset(c) for c in registry_contracts]
+registry_checks = [
+    check
+    for c in registry_contracts
+    for check in (build_row_accounting_check(c), build_rejected_files_check(c))
+]

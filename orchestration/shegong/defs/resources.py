@@ -1,0 +1,56 @@
+"""The warehouse resource: where the build file, landing folders and published file are, and connections."""
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from shegong.config import settings
+from shegong.ingest.load import ensure_schema
+from shegong.ingest.pii import PiiProtector
+from shegong.ingest.reports import ensure_report_tables
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The build warehouse (DuckDB) and its landing folders; defaults come from the SHEGONG_* environment."""
+
+    build_db: str
+    landing_dir: str
+    warehouse_dir: str
+    pii_key: str
+
+    @classmethod
+    def from_environment(cls) -> "WarehouseResource":
+        current = settings()
+        return cls(
+            build_db=str(current.build_db),
+            landing_dir=str(current.landing_dir),
+            warehouse_dir=str(current.warehouse_dir),
+            pii_key=current.pii_key,
+        )
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def published_db(self) -> Path:
+        return Path(self.warehouse_dir) / "shegong.duckdb"
+
+    def protector(self) -> PiiProtector:
+        return PiiProtector(self.pii_key)
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection closed on exit: dbt and validation open the same file within the same process."""
+        Path(self.build_db).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.build_db, read_only=read_only)
+        try:
+            if not read_only:
+                ensure_schema(con)
+                ensure_report_tables(con)
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,145 @@
+"""`shegong run`: ingest whatever the landing folders hold, build, validate and publish, in-process runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from shegong.config import PROJECT_DIR, REGISTRIES, Settings, export_build_db_env, settings
+from shegong.ingest.batch import landing_files, month_of
+from shegong.ingest.reports import report_files
+
+# (event, step or message) → the CLI's progress display
+ProgressCallback = Callable[[str, str], None]
+
+
+class NothingToBuild(RuntimeError):
+    pass
+
+
+@dataclass
+class RunSummary:
+    run_ids: list[str] = field(default_factory=list)
+    success: bool = False
+    months: tuple[str, str] | None = None
+    documents: int = 0
+    failures: list[str] = field(default_factory=list)  # one line per failed step
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+
+
+def landing_months(current: Settings) -> list[dt.date]:
+    months = {
+        month
+        for registry in REGISTRIES
+        for path in landing_files(current.landing(registry))
+        if (month := month_of(path)) is not None
+    }
+    return sorted(months)
+
+
+def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
+    """A Dagster logger that turns step events into progress callbacks instead of console noise."""
+
+    class StepEvents(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            event = meta.get("dagster_event")
+            if callback is None or event is None:
+                return
+            kind = event.event_type_value
+            if kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+                callback(kind, event.step_key or "")
+
+    @dg.logger
+    def progress(_init_context) -> logging.Logger:
+        log = logging.getLogger("shegong.progress")
+        log.handlers = [StepEvents()]
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        return log
+
+    return progress
+
+
+def _instance() -> dg.DagsterInstance:
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_DIR))
+    return dg.DagsterInstance.get()
+
+
+def _collect(result: dg.ExecuteInProcessResult, summary: RunSummary) -> None:
+    summary.run_ids.append(result.run_id)
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            while (
+                error is not None
+                and error.cause is not None
+                and "DagsterExecutionStepExecutionError" in error.cls_name
+            ):
+                error = error.cause  # the user code's own error, not Dagster's wrapper
+            message = error.message.strip().splitlines()[0] if error else "unknown error"
+            summary.failures.append(f"step {event.step_key}: {message}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.passed:
+                summary.checks_passed += 1
+            else:
+                summary.checks_failed.append(f"{name} ({evaluation.severity.value.lower()})")
+
+
+def run_pipeline(progress: ProgressCallback | None = None) -> RunSummary:
+    current = settings()
+    export_build_db_env(current)
+    from shegong.definitions import defs
+    from shegong.defs.partitions import FIRST_MONTH, report_partitions
+
+    summary = RunSummary()
+    months = landing_months(current)
+    docs = [p.name for p in report_files(current.landing("reports"))]
+    if not months:
+        raise NothingToBuild(
+            f"no registry files with a reporting month in {current.landing_dir}: run `shegong generate` "
+            "or land files named like 320585_2024-03_持证社工名册.csv"
+        )
+    if months[0] < dt.date.fromisoformat(FIRST_MONTH):
+        raise NothingToBuild(
+            f"landing holds files for {months[0]:%Y-%m}, before the first partition {FIRST_MONTH[:7]}: "
+            "set SHEGONG_FIRST_MONTH to an earlier month"
+        )
+    instance = _instance()
+    loggers = {"progress": _progress_logger(progress)}
+
+    if docs:
+        known = set(instance.get_dynamic_partitions(report_partitions.name))
+        instance.add_dynamic_partitions(report_partitions.name, [d for d in docs if d not in known])
+        keys = instance.get_dynamic_partitions(report_partitions.name)
+        job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+        )
+        _collect(result, summary)
+        summary.documents = len(docs)
+        if not result.success:
+            return summary
+
+    first, last = months[0].isoformat(), months[-1].isoformat()
+    summary.months = (first[:7], last[:7])
+    job = defs.resolve_job_def("warehouse_build").with_logger_defs(loggers)
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+    )
+    _collect(result, summary)
+    summary.success = result.success
+    return summary

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
 
 from shegong.config import export_build_db_env, settings
@@ -13,16 +11,17 @@ from shegong.defs.publish import published_warehouse
 from shegong.defs.registries import reference_data, registry_assets, registry_checks
 from shegong.defs.reports import reports
 from shegong.defs.resources import WarehouseResource
+from shegong.defs.schedules import daily_warehouse_build
+from shegong.defs.sensors import landing_sensors
 
 export_build_db_env(settings())
-# backfill_policy and pool are beta in dagster 1.13; both are what this project relies on, deliberately.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 defs = dg.Definitions(
     assets=[*registry_assets, reference_data, reports, *dbt_asset_defs, published_warehouse],
     asset_checks=[*registry_checks],
     jobs=[warehouse_build_job, report_extraction_job],
+    schedules=[daily_warehouse_build],
+    sensors=landing_sensors,
     resources={"warehouse": WarehouseResource.from_environment(), "dbt": dbt_resource()},
     # DuckDB allows one writing process: every step of a run shares this process and the file.
     executor=dg.in_process_executor,

@@ -158,8 +158,40 @@ def reference_data(warehouse: WarehouseResource):
 
 registry_contracts = list(contracts().values())
 registry_assets = [build_registry_asset(c) for c in registry_contracts]
+
+
+def build_freshness_check(contract: Contract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", contract.registry]),
+        name=f"arrived_within_{contract.freshness_days}_days",
+        description=(
+            f"The newest reporting month received ends no more than {contract.freshness_days} days ago "
+            "(the registry's declared arrival rhythm, sources/contracts)."
+        ),
+    )
+    def freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            newest = con.execute(
+                """select max(coalesce(last_day(period_month), cast(ingested_at as date)))
+                   from audit.ingested_files where registry = ? and status = 'current'""",
+                [contract.registry],
+            ).fetchall()[0][0]
+        age = (dt.date.today() - newest).days if newest else None
+        return dg.AssetCheckResult(
+            passed=age is not None and age <= contract.freshness_days,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "newest_period_end": str(newest) if newest else "nothing received",
+                "age_days": age if age is not None else -1,
+                "allowed_days": contract.freshness_days,
+            },
+        )
+
+    return freshness
+
+
 registry_checks = [
     check
     for c in registry_contracts
-    for check in (build_row_accounting_check(c), build_rejected_files_check(c))
+    for check in (build_row_accounting_check(c), build_rejected_files_check(c), build_freshness_check(c))
 ]

@@ -1,6 +1,7 @@
 """The warehouse resource: where the build file, landing folders and published file are, and connections."""
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,26 @@ from shegong.config import settings
 from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
 from shegong.ingest.reports import ensure_report_tables
+
+LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 16)
+
+
+def open_with_backoff(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Another process holding the file (a stray `dagster dev` step, a backup) is transient: wait and retry
+    with exponential backoff, then fail with one line saying who to look for."""
+    for wait in (*LOCK_RETRY_SECONDS, None):
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if wait is None:
+                raise RuntimeError(
+                    f"cannot open the build warehouse {path}: {str(exc).splitlines()[0]} — another process holds "
+                    "it; stop it (is a second `shegong run` or `dagster dev` active?) and retry"
+                ) from None
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -46,7 +67,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection closed on exit: dbt and validation open the same file within the same process."""
         Path(self.build_db).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.build_db, read_only=read_only)
+        con = open_with_backoff(self.build_db, read_only)
         try:
             if not read_only:
                 ensure_schema(con)

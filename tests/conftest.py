@@ -1,0 +1,20 @@
+"""Test-wide environment: every SHEGONG_* path points into one temporary folder before any test imports the
+Dagster definitions (whose resources read the environment), so no test touches the developer's warehouse."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_ROOT = Path(tempfile.mkdtemp(prefix="shegong-tests-"))
+os.environ["SHEGONG_LANDING"] = str(_ROOT / "landing")
+os.environ["SHEGONG_WAREHOUSE_DIR"] = str(_ROOT / "warehouse")
+os.environ["SHEGONG_DUCKDB"] = str(_ROOT / "warehouse" / "build" / "shegong_build.duckdb")
+os.environ["DAGSTER_HOME"] = str(_ROOT / "dagster_home")
+os.environ.setdefault("SHEGONG_PII_KEY", "test-pii-key")
+(_ROOT / "dagster_home").mkdir(parents=True, exist_ok=True)
+
+
+def test_root() -> Path:
+    return _ROOT

@@ -1,0 +1,532 @@
+"""Facts from a normalised report: numbers → catalogue metrics, with qualifier, target flag, region and year.
+
+General rules only (no per-document knowledge):
+  * a number becomes a fact when a catalogue cue sits next to it in the same clause (``持证社工达3658人``,
+    ``90个社工站``) and its unit fits the metric; ranks (第), ratios (每万人), growth rates, dates do not;
+  * a breakdown (其中 …) of a total into the same metric is not a second fact; a figure repeated in the document
+    for the same metric and place is one fact;
+  * region: a place stated in the clause, else a place/reference (全县, 我市, 全国) heading the sentence, else the
+    place the text is currently about (set by places in subject position: "截至2021年,贵州省…", "苏州市民政局…"),
+    else the document's main place; 我市/全区/本地 resolve against that context; anonymised places (xx市) → null;
+  * year: the nearest year stated earlier in the sentence (截至2021年, 到2025年, 去年/今年 relative to the
+    publication year; 20XX → null), else the publication year, else null.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalogue import SEP, Rule, rules
+from .model import ExtractionResult, Fact
+from .normalize import NormalizedDoc, normalize_text
+from .numbers import Quantity, find_quantities
+from .regions import Mention, Place, chain_of, find_mentions, resolve_reference
+
+SENTENCE_RE = re.compile(r"[^。!?！？]+[。!?！？]*")
+CLAUSE_SPLIT_RE = re.compile(rf"[{SEP}]")
+
+# ------------------------------------------------------------------------------------------ exclusions
+RATIO_RE = re.compile(
+    r"每(?:[\d一二两三四五六七八九十百千万]|个|名|位|家|人|户|所|村|社区|乡镇|镇|街道|县|区|市|站)"
+)
+RANK_BEFORE_RE = re.compile(r"(?:第|排名|排第|列第|前|每|\d\s*[-~—～至到])$")
+RATE_AFTER_RE = re.compile(r"^\s*(?:/|每)")
+DELTA_RE = re.compile(r"(?:较|比|同比|环比)[^,，;；。]{0,12}(?:增加|增长|减少|下降|提高|提升|多|少)了?$")
+PERCENT_NOISE_RE = re.compile(r"增长|增幅|下降|降幅|同比|环比|提高了|提升了|增加了|占|比例|比重|高出|低于")
+BREAKDOWN_RE = re.compile(r"其中|包括")
+
+# ------------------------------------------------------------------------------------------ targets
+TARGET_CLAUSE_RE = re.compile(
+    r"将(?:达到|达|实现|超过|突破|增至|增加|增长|新增|建成|培育|培养|有|覆盖|保持|力争)|力争|目标|预计|计划(?:到|在|于|新增|培养|建成)|"
+    r"争取(?:到|在)\d{4}|规划(?:到|建设|新增)|(?<!模)拟(?!定|制)|确保|预期|要达到|达到.{0,12}目标"
+)
+TARGET_YEAR_RE = re.compile(r"(?<![截直])(?:到|至)((?:19|20)\d{2})年")
+ACHIEVED_RE = re.compile(r"已|现有|累计|目前|截至|截止|共有|实际")
+
+# ------------------------------------------------------------------------------------------ years
+YEAR_RE = re.compile(r"(?<![\d\-—~])((?:19|20)\d{2}|20[xX]{2}|20XX)\s*年(?!代)")
+YEAR_SKIP_AFTER_RE = re.compile(r"^(?:度?起|以来|来|开始|之前|以前|前|至今|到现在)")
+YEAR_SKIP_BEFORE_RE = re.compile(r"(?:较|比|同比|自|从|\d{4}年?\s*[至到\-—~])$")
+RELATIVE_YEAR_RE = re.compile(r"(?:去年|今年|明年|前年|上年度|上一年|本年度|年内|当年)(?!以来|来|起)")
+RELATIVE_OFFSET = {
+    "去年": -1,
+    "上年度": -1,
+    "上一年": -1,
+    "前年": -2,
+    "今年": 0,
+    "本年度": 0,
+    "年内": 0,
+    "明年": 1,
+}
+GUARD_RE = re.compile(r"《[^《》]*》|“[^“”]{0,40}”|「[^「」]{0,40}」|『[^『』]{0,40}』")
+FIVE_YEAR_PLAN_RE = re.compile(r"[“\"]?(十[二三四五六])五[”\"]?(?:时期|期间|末|期末)?")
+FIVE_YEAR_PLAN_END = {"十二": 2015, "十三": 2020, "十四": 2025, "十五": 2030, "十六": 2035}
+
+# ------------------------------------------------------------------------------------------ regions
+SUBJECT_PREFIX_RE = re.compile(
+    r"^(?:\s|中共|(?:截至|截止|到|至)?(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:底|末|初|上半年|下半年|前三季度|以来)?|"
+    r"目前|当前|现在|如今|近年来|近几年来?|近[一二两三四五六七八九十\d]+年来?|今年(?:以来)?|去年|其中|同时|此外|另外|"
+    r"[((]?[一二三四五六七八九十]+[))、]|\d+[.、]|[一二三四五六七八九十]是|首先|其次|据悉|全)*$"
+)
+ORG_AFTER_RE = re.compile(
+    r"^(?:省|市|县|区|州|旗)?(?:委|人民政府|政府|民政厅|民政局|民政部门|人社厅|人社局|社会工作部|社工委|党委|财政|"
+    r"社会工作委员会|文明办|团委|妇联|残联)"
+)
+NON_SUBJECT_BEFORE_RE = re.compile(
+    r"(?:赴|到|去|与|和|同|向|比|较|占|前往|聘请|邀请|来自|对口|帮扶|援助|学习|考察|走进|走访|及)$"
+)
+
+
+@dataclass
+class _Ctx:
+    home: list[Place]  # chain of the place the text is currently about
+    main: list[Place]
+    recent: list[Place] = field(default_factory=list)  # places mentioned so far, in order
+
+    def move_home(self, place: Place | None) -> None:
+        """Focus moves to a place unrelated to the current one (a new section: 宁夏 after 贵州); a place
+        inside or above the current one (贵州 → 晴隆县) is a detail, not a change of subject."""
+        if place is None:
+            return
+        if self.home and _related(place, self.home[0]):
+            return
+        self.home = chain_of(place)
+
+
+def _related(a: Place, b: Place) -> bool:
+    if a.adcode is None or b.adcode is None:
+        return a.name == b.name
+    return any(p.adcode == b.adcode for p in chain_of(a)) or any(p.adcode == a.adcode for p in chain_of(b))
+
+
+def _mask(text: str) -> str:
+    return GUARD_RE.sub(lambda m: "\u3000" * len(m.group(0)), text)
+
+
+_STOPS = set(SEP + "。!?！？\n")
+_THOUSANDS_TAIL = re.compile(r"\d{3}(?!\d)")
+
+
+def _is_stop(text: str, i: int) -> bool:
+    ch = text[i]
+    if ch not in _STOPS:
+        return False
+    # "1,230人": a comma inside a number is not a clause break
+    return not (ch == "," and i > 0 and text[i - 1].isdigit() and _THOUSANDS_TAIL.match(text, i + 1))
+
+
+def _clause_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = pos
+    while start > 0 and not _is_stop(text, start - 1):
+        start -= 1
+    end = pos
+    while end < len(text) and not _is_stop(text, end):
+        end += 1
+    return start, end
+
+
+def _is_subject(para: str, mention: Mention, mentions: list[Mention]) -> bool:
+    cs, _ = _clause_bounds(para, mention.start)
+    prefix = para[cs : mention.start]
+    for other in mentions:
+        if other.kind == "place" and cs <= other.start and other.end <= mention.start:
+            prefix = prefix.replace(other.text, "", 1)
+    return bool(SUBJECT_PREFIX_RE.match(prefix.strip()))
+
+
+def _updates_home(para: str, mention: Mention, mentions: list[Mention]) -> bool:
+    if mention.kind not in ("place", "anon"):
+        return False
+    if ORG_AFTER_RE.match(para[mention.end : mention.end + 8]):
+        return True
+    return _is_subject(para, mention, mentions)
+
+
+def _place_of(mention: Mention, ctx: _Ctx) -> tuple[bool, Place | None, str | None]:
+    """(resolved?, place, region-name) for a mention; national → (True, None, '全国')."""
+    if mention.kind == "national":
+        return True, None, "全国"
+    if mention.kind == "ref":
+        if mention.text.startswith("该"):  # 该区 / 该市: the place of that level just mentioned
+            place = resolve_reference(mention.level, [], [], ctx.recent)
+        else:
+            place = resolve_reference(mention.level, ctx.home, ctx.main, ctx.recent)
+        return True, place, None
+    return True, mention.place, None
+
+
+def _region_for(
+    para: str, q_abs: int, sent_start: int, clause_start: int, mentions: list[Mention], ctx: _Ctx
+) -> tuple[Place | None, str | None]:
+    """The place a figure at absolute position q_abs is about."""
+    in_clause = [m for m in mentions if clause_start <= m.start and m.end <= q_abs]
+    usable = [m for m in in_clause if not NON_SUBJECT_BEFORE_RE.search(para[max(0, m.start - 4) : m.start])]
+    if usable:
+        subject = [m for m in usable if _is_subject(para, m, mentions)]
+        if subject:
+            chosen = subject[-1]
+        else:
+            # the most specific place named in the clause (nearest on ties), else the nearest 全省/本市/全国
+            named = [m for m in usable if m.place is not None]
+            chosen = max(named, key=lambda m: (m.place.rank, m.start)) if named else usable[-1]  # type: ignore[union-attr]
+        _, place, name = _place_of(chosen, ctx)
+        return place, name
+    earlier = [m for m in mentions if sent_start <= m.start < clause_start and _is_subject(para, m, mentions)]
+    if earlier:
+        _, place, name = _place_of(earlier[-1], ctx)
+        return place, name
+    home = ctx.home or ctx.main
+    return (home[0] if home else None), None
+
+
+def _region_fields(place: Place | None, name: str | None) -> tuple[str | None, str | None]:
+    if name is not None:
+        return name, None
+    if place is None or place.anonymised:
+        return None, None
+    return place.name, place.adcode
+
+
+def _year_for(sentence_left: str, published_year: int | None) -> tuple[bool, int | None]:
+    """(stated?, year) from the text of the sentence before the figure."""
+    masked = _mask(sentence_left)
+    best_pos = -1
+    best: tuple[bool, int | None] = (False, None)
+    for m in YEAR_RE.finditer(masked):
+        if YEAR_SKIP_AFTER_RE.match(masked[m.end() :]) or YEAR_SKIP_BEFORE_RE.search(masked[: m.start()]):
+            continue
+        token = m.group(1)
+        value = int(token) if token.isdigit() else None
+        if m.start() > best_pos:
+            best_pos, best = m.start(), (True, value)
+    for m in RELATIVE_YEAR_RE.finditer(masked):
+        if m.start() > best_pos:
+            offset = RELATIVE_OFFSET.get(m.group(0))
+            if offset is None:
+                continue
+            best_pos = m.start()
+            best = (True, published_year + offset if published_year is not None else None)
+    for m in FIVE_YEAR_PLAN_RE.finditer(sentence_left):  # "十四五" inside quotes is still a period
+        if m.start() > best_pos and not re.match(r"(?:以来|规划|时期以来)", sentence_left[m.end() :]):
+            best_pos = m.start()
+            best = (True, FIVE_YEAR_PLAN_END[m.group(1)])
+    return best
+
+
+def _doc_reference_year(paragraphs: list[str], published_year: int | None) -> int | None:
+    if published_year is not None:
+        return published_year
+    years = []
+    for para in paragraphs:
+        masked = _mask(para)
+        for m in YEAR_RE.finditer(masked):
+            if m.group(1).isdigit() and not TARGET_YEAR_RE.match(masked[max(0, m.start() - 4) : m.end()]):
+                before = masked[max(0, m.start() - 4) : m.start()]
+                if not re.search(r"(?:到|至)$", before):
+                    years.append(int(m.group(1)))
+    years = [y for y in years if 1990 <= y <= 2100]
+    return max(years) if years else None
+
+
+def _is_target(clause: str, sentence_left: str, ref_year: int | None) -> bool:
+    if TARGET_CLAUSE_RE.search(clause):
+        return True
+    masked = _mask(sentence_left)
+    targets = list(TARGET_YEAR_RE.finditer(masked))
+    if not targets:
+        return False
+    year = int(targets[-1].group(1))
+    if ACHIEVED_RE.search(clause):
+        return False
+    return ref_year is None or year > ref_year
+
+
+def _classify(
+    q: Quantity, left: str, right: str, clause: str, sentence: str, prev_metrics: list[str]
+) -> Rule | None:
+    best: tuple[int, int] | None = None
+    chosen: Rule | None = None
+    for rule in rules():
+        if q.unit_word is not None:
+            if q.unit_word not in rule.units and not (q.unit_word == "个小时" and "小时" in rule.units):
+                continue
+        elif not (rule.unitless and q.magnitude and not q.cjk):
+            continue
+        if rule.negative is not None and rule.negative.search(clause):
+            continue
+        if rule.sentence is not None and not rule.sentence.search(sentence):
+            continue
+        gap: int | None = None
+        if rule.before is not None:
+            m = rule.before.match(left)
+            if m:
+                gap = len(m.group("gap"))
+        if rule.after is not None:
+            m = rule.after.match(right)
+            if m:
+                g = len(m.group("gap"))
+                gap = g if gap is None else min(gap, g)
+        inheritable = gap is None and rule.inherit and prev_metrics and prev_metrics[-1] in rule.inherit
+        if inheritable and (rule.inherit_cue is None or rule.inherit_cue.search(left)):
+            gap = 20  # weaker than any real cue
+        if gap is None:
+            continue
+        key = (gap, rule.priority)
+        if best is None or key < best:
+            best, chosen = key, rule
+    return chosen
+
+
+def _main_region(doc: NormalizedDoc) -> list[Place]:
+    counts: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
+    places: dict[str, Place] = {}
+    title = doc.title or ""
+    for i, para in enumerate(doc.paragraphs):
+        mentions = find_mentions(para)
+        weight = 3 if (para == title or i == 0) else 1
+        run_end = -1
+        for j, m in enumerate(mentions):
+            if m.kind == "ref" and m.text[0] in "全我本":
+                levels[m.level] += 1
+                continue
+            if m.kind not in ("place", "anon") or m.place is None:
+                continue
+            nxt = mentions[j + 1] if j + 1 < len(mentions) else None
+            if nxt is not None and nxt.start == m.end and nxt.kind == "place":
+                continue  # count only the most specific place of a run (浙江海盐县 → 海盐县)
+            key = m.place.adcode or m.place.name
+            places[key] = m.place
+            counts[key] += weight
+            run_end = m.end
+        del run_end
+    if not counts:
+        return []
+    raw = Counter(counts)
+    # 全市 / 我区 … support the candidate places of that level
+    for key, place in places.items():
+        for level, n in levels.items():
+            if place.name.endswith(level) or (level == "县" and place.name.endswith("旗")):
+                counts[key] += n
+                break
+    ranked = counts.most_common()
+    top = places[ranked[0][0]]
+    # a more specific place inside the top one, mentioned nearly as often, is the real subject (浙江 / 海盐县)
+    if top.adcode:
+        for key, _ in ranked[1:]:
+            place = places[key]
+            inside = place.adcode and any(p.adcode == top.adcode for p in chain_of(place)[1:])
+            if inside and raw[key] >= 3 and raw[key] * 4 >= raw[ranked[0][0]] * 3:
+                top = place
+                break
+    return chain_of(top)
+
+
+def extract_normalized(doc: NormalizedDoc, name: str) -> tuple[list[Fact], list[Place]]:
+    published_year = int(doc.published[:4]) if doc.published else None
+    main = _main_region(doc)
+    ctx = _Ctx(home=list(main), main=main)
+    ref_year = _doc_reference_year(doc.paragraphs, published_year)
+    facts: list[Fact] = []
+    seen: set[tuple] = set()
+    prev_sentence_metrics: list[tuple[str, float]] = []
+
+    for para, orig in zip(doc.paragraphs, doc.originals, strict=True):
+        mentions = find_mentions(para, ctx.home or ctx.main)
+        # in a run like 浙江海盐县 / 江苏省苏州市 only the most specific place counts
+        run_heads = {
+            i
+            for i, m in enumerate(mentions[:-1])
+            if mentions[i + 1].start == m.end and mentions[i + 1].kind == "place"
+        }
+        home_updates = [
+            m for i, m in enumerate(mentions) if i not in run_heads and _updates_home(para, m, mentions)
+        ]
+        home_at_start = ctx.home
+        places_here = [m for m in mentions if m.kind in ("place", "anon") and m.place is not None]
+        upd_i = rec_i = 0
+        for sm in SENTENCE_RE.finditer(para):
+            s_start, sentence = sm.start(), sm.group(0)
+            sentence_metrics: list[tuple[int, str, float]] = []
+            for q in find_quantities(sentence):
+                q_abs = s_start + q.start
+                while upd_i < len(home_updates) and home_updates[upd_i].start < q_abs:
+                    ctx.move_home(home_updates[upd_i].place)
+                    upd_i += 1
+                while rec_i < len(places_here) and places_here[rec_i].start < q_abs:
+                    ctx.recent.append(places_here[rec_i].place)
+                    rec_i += 1
+                fact = _fact_for(
+                    q,
+                    para,
+                    orig,
+                    s_start,
+                    sentence,
+                    mentions,
+                    ctx,
+                    sentence_metrics,
+                    prev_sentence_metrics,
+                    published_year,
+                    ref_year,
+                    name,
+                )
+                if fact is None:
+                    continue
+                sentence_metrics.append((q.start, fact.metric, fact.value))
+                key = (fact.metric, fact.value, fact.adcode or fact.region)
+                if key in seen:
+                    continue
+                seen.add(key)
+                facts.append(fact)
+            prev_sentence_metrics = [(mt, v) for _, mt, v in sentence_metrics]
+        while upd_i < len(home_updates):
+            ctx.move_home(home_updates[upd_i].place)
+            upd_i += 1
+        ctx.recent.extend(m.place for m in places_here[rec_i:])
+        if _enumerates_places(home_updates):
+            # "广州市…;深圳市…": a paragraph going through several places does not move the document's focus
+            ctx.home = home_at_start
+    return facts, main
+
+
+def _enumerates_places(updates: list[Mention]) -> bool:
+    chains = []
+    for m in updates:
+        if m.place is None or m.place.adcode is None:
+            continue
+        codes = {p.adcode for p in chain_of(m.place)}
+        chains.append((m.place.adcode, codes))
+    for i, (a, a_chain) in enumerate(chains):
+        for b, b_chain in chains[i + 1 :]:
+            if a != b and a not in b_chain and b not in a_chain:
+                return True
+    return False
+
+
+def _fact_for(
+    q: Quantity,
+    para: str,
+    orig: str,
+    s_start: int,
+    sentence: str,
+    mentions: list[Mention],
+    ctx: _Ctx,
+    sentence_metrics: list[tuple[int, str, float]],
+    prev_sentence_metrics: list[tuple[str, float]],
+    published_year: int | None,
+    ref_year: int | None,
+    doc_name: str,
+) -> Fact | None:
+    if q.unit_word is None and not q.magnitude:
+        return None
+    if q.cjk and q.value <= 1:
+        return None
+    c_start, c_end = _clause_bounds(sentence, q.num_start)
+    clause = sentence[c_start:c_end]
+    left = sentence[c_start : q.start]
+    right = sentence[q.end : c_end]
+    if (
+        RANK_BEFORE_RE.search(left)
+        or RATIO_RE.search(left)
+        or DELTA_RE.search(left)
+        or RATE_AFTER_RE.match(right)
+    ):
+        return None
+    if q.unit == "percent" and PERCENT_NOISE_RE.search(left):
+        return None
+    if q.unit != "percent" and q.value <= 0:
+        return None
+    if q.unit == "percent" and q.value > 100:
+        return None
+    prev_metrics = [mt for _, mt, _ in sentence_metrics]
+    rule = _classify(q, left, right, clause, sentence, prev_metrics)
+    if rule is None:
+        return None
+    # a breakdown (其中 …) of a total already stated for the same metric
+    sentence_left = sentence[: q.start]
+    bd = None
+    for m in BREAKDOWN_RE.finditer(sentence_left):
+        bd = m
+    if bd is not None:
+        parents = [(mt, v) for pos, mt, v in sentence_metrics if pos < bd.start()]
+        if not parents and not sentence[: bd.start()].strip(" ,，"):
+            parents = prev_sentence_metrics
+        # a part of a stated total: same metric, not larger than the total
+        if any(mt == rule.code and q.value <= v for mt, v in parents):
+            return None
+    if q.unit in ("person", "person_time") and rule.unit in ("person", "person_time"):
+        unit = q.unit
+    else:
+        unit = rule.unit
+    stated, year = _year_for(sentence_left, published_year)
+    if not stated:
+        year = published_year
+    target = _is_target(clause, sentence_left, ref_year)
+    abs_q = s_start + q.start
+    place, name = _region_for(para, abs_q, s_start, s_start + c_start, mentions, ctx)
+    respective = left.rfind("分别")
+    if respective != -1:
+        # "南宁市、柳州市分别建成社工站126个、98个": the i-th figure belongs to the i-th place
+        lo, hi = s_start + c_start, s_start + c_start + respective
+        listed = [m for m in mentions if m.kind in ("place", "anon") and lo <= m.start and m.end <= hi]
+        listed = [
+            m for i, m in enumerate(listed) if not (i + 1 < len(listed) and listed[i + 1].start == m.end)
+        ]
+        index = sum(1 for x in find_quantities(left[respective:]) if x.unit_word)
+        if len(listed) >= 2 and index < len(listed):
+            place, name = listed[index].place, None
+    region, adcode = _region_fields(place, name)
+    quote_src = orig if len(orig) == len(para) else para
+    q_from = c_start
+    if c_end - c_start > 30:
+        # long enumerations: quote from the list item holding the figure
+        cut = sentence.rfind("、", c_start, q.start)
+        if cut != -1 and q.start - cut > 4:
+            q_from = cut + 1
+    quote = quote_src[s_start + q_from : s_start + c_end].strip()
+    return Fact(
+        doc=doc_name,
+        metric=rule.code,
+        value=q.value,
+        unit=unit,
+        qualifier=q.qualifier,
+        is_target=target,
+        region=region,
+        adcode=adcode,
+        year=year,
+        quote=quote,
+    )
+
+
+def extract_document(text: str, doc: str) -> ExtractionResult:
+    """Pure function: report text → facts and document metadata."""
+    nd = normalize_text(text)
+    facts, main = extract_normalized(nd, doc)
+    main_place = main[0] if main else None
+    main_region, main_adcode = _region_fields(main_place, None)
+    stats = dict(nd.stats)
+    stats["facts"] = len(facts)
+    stats["facts_without_region"] = sum(1 for f in facts if f.region is None)
+    stats["facts_without_year"] = sum(1 for f in facts if f.year is None)
+    stats["targets"] = sum(1 for f in facts if f.is_target)
+    return ExtractionResult(
+        doc=doc,
+        title=nd.title,
+        published=nd.published,
+        language=nd.language,
+        main_region=main_region,
+        main_adcode=main_adcode,
+        facts=facts,
+        stats=stats,
+        normalized_text=nd.text,
+    )
+
+
+def extract_file(path: str | Path) -> ExtractionResult:
+    from .reading import read_report
+
+    path = Path(path)
+    return extract_document(read_report(path), path.name)

@@ -1,0 +1,39 @@
+"""Output records of the report extractor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FACT_KEYS = ("doc", "metric", "value", "unit", "qualifier", "is_target", "region", "adcode", "year", "quote")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One headline figure of a report, in base units, with where/when it applies and the clause stating it."""
+
+    doc: str
+    metric: str
+    value: float | int
+    unit: str
+    qualifier: str  # exact | approx | at_least | at_most
+    is_target: bool
+    region: str | None
+    adcode: str | None
+    year: int | None
+    quote: str
+
+    def to_dict(self) -> dict:
+        return {key: getattr(self, key) for key in FACT_KEYS}
+
+
+@dataclass
+class ExtractionResult:
+    doc: str
+    title: str | None
+    published: str | None
+    language: str
+    main_region: str | None
+    main_adcode: str | None
+    facts: list[Fact] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    normalized_text: str = ""

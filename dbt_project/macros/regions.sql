@@ -1,0 +1,28 @@
+{#-
+    Region containment by code prefix: a 6-digit adcode names a province (xx0000: 2-digit prefix), a city
+    (xxxx00: 4-digit prefix) or a county (6 digits); a registry code (6, 9 or 12 digits) lies within it when it
+    starts with that prefix.
+-#}
+{% macro region_prefix_length(adcode) -%}
+    case
+        when {{ dbt.right(adcode, 4) }} = '0000' then 2
+        when {{ dbt.right(adcode, 2) }} = '00' then 4
+        else 6
+    end
+{%- endmacro %}
+
+{% macro region_within(code, adcode) -%}
+    (substr({{ code }}, 1, {{ region_prefix_length(adcode) }})
+        = substr({{ adcode }}, 1, {{ region_prefix_length(adcode) }}))
+{%- endmacro %}
+
+{#- Administrative level of a division code from its shape alone. -#}
+{% macro region_level_from_code(code) -%}
+    case
+        when {{ dbt.length(code) }} = 12 then 'village'
+        when {{ dbt.length(code) }} = 9 then 'township'
+        when {{ dbt.length(code) }} = 6 and {{ dbt.right(code, 4) }} = '0000' then 'province'
+        when {{ dbt.length(code) }} = 6 and {{ dbt.right(code, 2) }} = '00' then 'city'
+        when {{ dbt.length(code) }} = 6 then 'county'
+    end
+{%- endmacro %}

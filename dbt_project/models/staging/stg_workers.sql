@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'workers') }}
+
+),
+
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by certificate_no, _period_month
+            order by _ingested_at desc, _source_file desc, _source_row desc
+        ) as duplicate_rank
+    from source
+
+)
+
+select
+    {{ generate_surrogate_key(['certificate_no', '_period_month']) }} as worker_record_id,
+    trim(certificate_no) as certificate_no,
+    cast(_period_month as date) as period_month,
+    trim(id_number_hash) as id_number_hash,
+    trim(worker_name_masked) as worker_name_masked,
+    trim(birth_year_band) as birth_year_band,
+    lower(trim(gender)) as gender,
+    trim(phone_hash) as phone_hash,
+    lower(trim(certificate_level)) as certificate_level,
+    cast(certified_on as date) as certified_on,
+    cast(registered_on as date) as registered_on,
+    lower(trim(registration_status)) as registration_status,
+    nullif(trim(employer_uscc), '') as employer_uscc,
+    nullif(trim(employer_name), '') as employer_name,
+    nullif(trim(station_code), '') as station_code,
+    trim(region_code) as region_code,
+    substr(trim(region_code), 1, 6) as county_code,
+    _reporting_region as reporting_region_code,
+    _source_file as source_file,
+    _source_sha256 as source_sha256,
+    _source_row as source_row,
+    _ingested_at as ingested_at
+from ranked
+where duplicate_rank = 1

@@ -1,0 +1,51 @@
+"""Reporting months: index k = 0..months-1 from the start month."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Month:
+    index: int
+    year: int
+    month: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> dt.date:
+        nxt = dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return self.end.day
+
+
+def months_from(start: str, count: int) -> list[Month]:
+    try:
+        year, month = (int(p) for p in start.split("-"))
+        dt.date(year, month, 1)
+    except ValueError as exc:
+        raise ValueError(f"start_month must look like 2024-01, not {start!r}") from exc
+    if count < 1:
+        raise ValueError("months must be at least 1")
+    out = []
+    for k in range(count):
+        m0 = month - 1 + k
+        out.append(Month(k, year + m0 // 12, m0 % 12 + 1))
+    return out
+
+
+def to_np(d: dt.date):
+    import numpy as np
+
+    return np.datetime64(d, "D")

@@ -2,7 +2,8 @@
     Status of a reported figure against the registry figure for the same metric, region and year.
     Tolerances come from vars (dbt_project.yml), documented in fct_indicator_reconciliation.yml:
       exact    consistent when |reported - registry| <= reconciliation_exact_tolerance x registry
-      approx   consistent when |reported - registry| <= reconciliation_approx_tolerance x registry
+      approx   consistent when |reported - registry| <= reconciliation_approx_tolerance x reported
+               (约/近 X speaks of X's neighbourhood, so the stated figure is the yardstick)
       at_least consistent when registry >= reported x (1 - exact tolerance)
                             and registry <= reported x (1 + reconciliation_bound_headroom)
       at_most  consistent when registry <= reported x (1 + exact tolerance)
@@ -19,7 +20,7 @@
         when {{ qualifier }} = 'exact'
             and abs({{ reported }} - {{ registry }}) <= {{ exact }} * {{ registry }} then 'consistent'
         when {{ qualifier }} = 'approx'
-            and abs({{ reported }} - {{ registry }}) <= {{ approx }} * {{ registry }} then 'consistent'
+            and abs({{ reported }} - {{ registry }}) <= {{ approx }} * {{ reported }} then 'consistent'
         when {{ qualifier }} = 'at_least'
             and {{ registry }} >= {{ reported }} * (1 - {{ exact }})
             and {{ registry }} <= {{ reported }} * (1 + {{ headroom }}) then 'consistent'
@@ -38,7 +39,7 @@
     {%- set headroom = var('reconciliation_bound_headroom') -%}
     case {{ qualifier }}
         when 'exact' then '|reported - registry| <= {{ exact }} x registry'
-        when 'approx' then '|reported - registry| <= {{ approx }} x registry'
+        when 'approx' then '|reported - registry| <= {{ approx }} x reported'
         when 'at_least' then 'reported x {{ 1 - exact }} <= registry <= reported x {{ 1 + headroom }}'
         when 'at_most' then 'reported x {{ 1 - headroom }} <= registry <= reported x {{ 1 + exact }}'
     end

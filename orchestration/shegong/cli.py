@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -118,13 +120,18 @@ def run() -> None:
             else:
                 bars.advance(task)
 
+        log_path = current.warehouse_dir / "logs" / f"run-{dt.datetime.now():%Y%m%dT%H%M%S}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            summary = run_pipeline(on_step)
+            # dbt's own log (written to stdout by dagster-dbt) goes to a file; the terminal keeps the progress.
+            with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+                summary = run_pipeline(on_step)
         except NothingToBuild as exc:
             fail(str(exc))
         bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
     for failure in summary.failures:
         console.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+    console.print(f"run log (dbt output included): {log_path}", highlight=False)
     _print_status(
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
     )
@@ -163,6 +170,18 @@ def _print_status(
 def status() -> None:
     """What is published, when, rows per mart, last validation result."""
     _print_status(settings().published_db)
+
+
+@main.command()
+def report() -> None:
+    """Where the latest validation report is, and a one-screen summary for auditors."""
+    from shegong.quality import format_summary, report_summary
+
+    current = settings()
+    database = current.published_db if current.published_db.exists() else current.build_db
+    if not database.exists():
+        fail(f"no warehouse at {current.published_db} or {current.build_db}: run `shegong run` first")
+    out.print(format_summary(report_summary(database, current.warehouse_dir)), highlight=False)
 
 
 @main.command()

@@ -8,6 +8,7 @@ from shegong.config import export_build_db_env, settings
 from shegong.defs.dbt import dbt_asset_defs, dbt_resource
 from shegong.defs.jobs import report_extraction_job, warehouse_build_job
 from shegong.defs.publish import published_warehouse
+from shegong.defs.quality import quality_checks
 from shegong.defs.registries import reference_data, registry_assets, registry_checks
 from shegong.defs.reports import reports
 from shegong.defs.resources import WarehouseResource
@@ -18,7 +19,7 @@ export_build_db_env(settings())
 
 defs = dg.Definitions(
     assets=[*registry_assets, reference_data, reports, *dbt_asset_defs, published_warehouse],
-    asset_checks=[*registry_checks],
+    asset_checks=[*registry_checks, *quality_checks],
     jobs=[warehouse_build_job, report_extraction_job],
     schedules=[daily_warehouse_build],
     sensors=landing_sensors,

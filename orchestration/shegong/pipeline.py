@@ -19,6 +19,10 @@ from shegong.ingest.reports import report_files
 ProgressCallback = Callable[[str, str], None]
 
 
+# Only the progress logger: Dagster's console logger would bury the progress bar (events still reach storage).
+QUIET = {"loggers": {"progress": {}}}
+
+
 class NothingToBuild(RuntimeError):
     pass
 
@@ -124,6 +128,7 @@ def run_pipeline(progress: ProgressCallback | None = None) -> RunSummary:
         job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
         result = job.execute_in_process(
             instance=instance,
+            run_config=QUIET,
             raise_on_error=False,
             tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
         )
@@ -137,6 +142,7 @@ def run_pipeline(progress: ProgressCallback | None = None) -> RunSummary:
     job = defs.resolve_job_def("warehouse_build").with_logger_defs(loggers)
     result = job.execute_in_process(
         instance=instance,
+        run_config=QUIET,
         raise_on_error=False,
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
     )

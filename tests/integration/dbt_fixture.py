@@ -16,6 +16,7 @@ Registries also use two codes no reference lists: county 449901 and Tianhe towns
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -27,8 +28,9 @@ D = dt.date
 INGESTED_AT = dt.datetime(2024, 4, 5, 8, 0, 0)
 
 # Person keys (HMACs in production; any opaque string here).
-HA, HB, HC, HD, HE, HF, HG, HH = (f"hmac_{c}" + "0" * 58 for c in "abcdefgh")
-HX, HY = "hmac_x" + "1" * 58, "hmac_y" + "1" * 58
+# Person keys shaped like the real ones (64 hex characters of an HMAC-SHA256), so GX format checks hold too.
+HA, HB, HC, HD, HE, HF, HG, HH = (hashlib.sha256(f"person-{c}".encode()).hexdigest() for c in "abcdefgh")
+HX, HY = (hashlib.sha256(f"person-{c}".encode()).hexdigest() for c in "xy")
 
 # Agencies (unified social credit codes).
 U1, U2, U3, U4 = "52440106MJA000001A", "52440106MJA000002B", "52440111MJA000003C", "52510104MJA000004D"

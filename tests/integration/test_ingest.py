@@ -50,9 +50,9 @@ def accounting(con) -> list[tuple]:
     """rows_in versus rows in raw + quarantine, per current file, straight from the tables."""
     return con.execute(
         """select f.source_file, f.rows_in,
-                  (select count(*) from raw.workers w where w._source_sha256 = f.source_sha256)
-                + (select count(*) from raw.funding w where w._source_sha256 = f.source_sha256),
-                  (select count(*) from audit.quarantined_rows q where q.source_sha256 = f.source_sha256)
+                  (select count(*) from raw.workers w where w._source_file = f.source_file)
+                + (select count(*) from raw.funding w where w._source_file = f.source_file),
+                  (select count(*) from audit.quarantined_rows q where q.source_file = f.source_file)
            from audit.ingested_files f where f.status = 'current' order by 1"""
     ).fetchall()
 
@@ -357,3 +357,20 @@ def test_rows_in_equal_clean_plus_quarantined_for_every_file(con, tmp_path):
     for source_file, rows_in, clean, quarantined in accounting(con):
         assert rows_in == clean + quarantined, source_file
     assert [r[1] for r in accounting(con)] == [2, 3]
+
+
+def test_an_unchanged_roster_for_the_next_month_is_still_that_months_data(con, tmp_path):
+    """Two months' rosters can be byte-identical; each is its own month's file, not a re-send."""
+    landing = tmp_path / "landing"
+    rows = [worker_row()]
+    march = ingest(
+        con, write_csv(landing / "workers" / "320585_2024-03_a.csv", WORKER_HEADER, rows), "workers", landing
+    )
+    april = ingest(
+        con, write_csv(landing / "workers" / "320585_2024-04_a.csv", WORKER_HEADER, rows), "workers", landing
+    )
+    assert (march.status, april.status) == ("ingested", "ingested")
+    months = con.execute("select _period_month, count(*) from raw.workers group by 1 order by 1").fetchall()
+    assert [count for _, count in months] == [1, 1]
+    statuses = con.execute("select status from audit.ingested_files order by source_file").fetchall()
+    assert statuses == [("current",), ("current",)]

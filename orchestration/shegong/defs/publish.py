@@ -8,6 +8,7 @@ from shegong.defs.dbt import dbt_asset_defs
 from shegong.defs.registries import reference_data, registry_assets
 from shegong.defs.resources import WarehouseResource
 from shegong.publish import PublishBlocked, publish
+from shegong.quality import build_run_report
 
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 
@@ -27,13 +28,16 @@ PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    # The auditors' report is rebuilt for the run whether or not it publishes.
+    report = build_run_report(context.run_id, warehouse.warehouse_dir)
     try:
         publication = publish(Path(warehouse.build_db), warehouse.published_db, context.run_id)
     except PublishBlocked as exc:
-        raise dg.Failure(description=f"asset warehouse/published: {exc}") from None
+        raise dg.Failure(description=f"asset warehouse/published: {exc} ({report})") from None
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
+            "validation_report": dg.MetadataValue.path(str(report)),
             "published_at": publication.published_at.isoformat(timespec="seconds"),
             "rows_by_mart": dg.MetadataValue.json(publication.rows_by_table),
             "total_mart_rows": sum(publication.rows_by_table.values()),

@@ -13,14 +13,14 @@ from shegong.ingest.reports import load_metric_catalogue
 
 ROW_ACCOUNTING_SQL = """
 with clean as (
-    select _source_sha256 as sha, count(*) as n from {raw_table} group by 1
+    select _source_file as file, count(*) as n from {raw_table} group by 1
 ), quarantined as (
-    select source_sha256 as sha, count(*) as n from audit.quarantined_rows where registry = $registry group by 1
+    select source_file as file, count(*) as n from audit.quarantined_rows where registry = $registry group by 1
 )
 select f.source_file, f.rows_in, coalesce(c.n, 0) as rows_clean, coalesce(q.n, 0) as rows_quarantined
 from audit.ingested_files as f
-left join clean as c on c.sha = f.source_sha256
-left join quarantined as q on q.sha = f.source_sha256
+left join clean as c on c.file = f.source_file
+left join quarantined as q on q.file = f.source_file
 where f.registry = $registry and f.status = 'current'
 """
 

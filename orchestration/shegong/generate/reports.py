@@ -297,7 +297,8 @@ def _sentences(plan: ReportPlan, world: World, rng) -> list[tuple[str, list[Figu
     name = regions()[plan.region].name
     whole = _whole(plan.region)
     m = world.months[plan.as_of]
-    since = f"{m.year}年以来" if plan.kind != "year" else f"{m.year}年"
+    # "2024年以来" names a start, not a period; a full year's figures are stated as "2024年".
+    since = f"{m.year}年" if plan.kind == "year" or m.month == 12 else f"{m.year}年以来"
     paras: list[tuple[str, list[Figure]]] = []
 
     def t(metric: str) -> str:
@@ -334,7 +335,8 @@ def _sentences(plan: ReportPlan, world: World, rng) -> list[tuple[str, list[Figu
         s = f"{m.year}年社会工作者职业水平考试,{name}新增持证社工{t('exam_passed')}人。"
         paras.append((s, [figs["exam_passed"]]))
     if "township_stations" in figs:
-        s = f"基层阵地建设提速。{whole}已建成乡镇(街道)社工站{t('township_stations')}个"
+        # Every figure's sentence states its period: a sentence without one belongs to the publication year.
+        s = f"基层阵地建设提速。{_as_of_phrase(world, plan.as_of)},{whole}已建成乡镇(街道)社工站{t('township_stations')}个"
         used = [figs["township_stations"]]
         if "station_coverage_rate" in figs:
             s += f",覆盖率达{t('station_coverage_rate')}"
@@ -345,7 +347,7 @@ def _sentences(plan: ReportPlan, world: World, rng) -> list[tuple[str, list[Figu
         s += "。各社工站按照“一站一特色”要求,聚焦困难群众、老年人、困境儿童等重点对象开展专业服务。"
         paras.append((s, used))
     if "social_work_agencies" in figs:
-        s = f"社会力量不断壮大。{whole}登记注册的社会工作服务机构{t('social_work_agencies')}家"
+        s = f"社会力量不断壮大。{_as_of_phrase(world, plan.as_of)},{whole}登记注册的社会工作服务机构{t('social_work_agencies')}家"
         used = [figs["social_work_agencies"]]
         if "agency_staff" in figs:
             s += f",专职工作人员{t('agency_staff')}人"

@@ -2,7 +2,10 @@
 
 Tables (build DuckDB):
   raw.<registry>           clean rows, personal data already hashed/masked, plus _source_* provenance
-  audit.ingested_files     one row per file seen: sha256, counts, status current | superseded | rejected
+  audit.ingested_files     one row per file version seen: sha256, counts, status current | superseded | rejected
+
+Rows link to their file by `source_file` (its path under the landing root): two months' rosters can be
+byte-identical, so content alone does not identify a file.
   audit.quarantined_rows   one row per rejected source row: file, row number, redacted raw values, reasons
 
 For every current file, rows_in = rows_clean + rows_quarantined, and both sides are countable in the tables.
@@ -66,7 +69,7 @@ create table if not exists audit.ingested_files (
     error varchar,
     ingested_at timestamp not null,
     superseded_at timestamp,
-    primary key (registry, source_sha256)
+    primary key (registry, source_file, source_sha256)
 );
 create table if not exists audit.quarantined_rows (
     registry varchar not null,
@@ -134,10 +137,11 @@ def ingest_file(
     name = landing_name(path, landing_root)
     sha256, size = file_digest(path)
     seen = con.execute(
-        "select status from audit.ingested_files where registry = ? and source_sha256 = ?",
-        [contract.registry, sha256],
+        """select status from audit.ingested_files
+           where registry = ? and source_file = ? and source_sha256 = ? and status in ('current', 'rejected')""",
+        [contract.registry, name, sha256],
     ).fetchall()
-    if seen and seen[0][0] in ("current", "rejected"):
+    if seen:
         return FileOutcome(name, "unchanged")
     try:
         source = read_registry_file(path, contract)
@@ -222,8 +226,9 @@ def _supersede(con, contract: Contract, name: str, region, month, now) -> list[s
     if contract.partitioned_by == "month":
         earlier = con.execute(
             """select source_file, source_sha256 from audit.ingested_files
-               where registry = ? and status = 'current' and reporting_region = ? and period_month = ?""",
-            [contract.registry, region, month],
+               where registry = ? and status = 'current'
+                 and ((reporting_region = ? and period_month = ?) or source_file = ?)""",
+            [contract.registry, region, month, name],
         ).fetchall()
     else:
         earlier = con.execute(
@@ -231,16 +236,16 @@ def _supersede(con, contract: Contract, name: str, region, month, now) -> list[s
                where registry = ? and status = 'current' and source_file = ?""",
             [contract.registry, name],
         ).fetchall()
-    for _, sha in earlier:
-        con.execute(f"delete from {contract.raw_table} where _source_sha256 = ?", [sha])
+    for file, sha in earlier:
+        con.execute(f"delete from {contract.raw_table} where _source_file = ?", [file])
         con.execute(
-            "delete from audit.quarantined_rows where registry = ? and source_sha256 = ?",
-            [contract.registry, sha],
+            "delete from audit.quarantined_rows where registry = ? and source_file = ?",
+            [contract.registry, file],
         )
         con.execute(
             """update audit.ingested_files set status = 'superseded', superseded_at = ?
-               where registry = ? and source_sha256 = ?""",
-            [now, contract.registry, sha],
+               where registry = ? and source_file = ? and source_sha256 = ?""",
+            [now, contract.registry, file, sha],
         )
     return [file for file, _ in earlier]
 

@@ -59,7 +59,9 @@ def _check_id_number(value: str) -> str:
         return ric.validate(value)
     except KeyError:
         # stdnum's birth-place table raises KeyError (not ValidationError) for some retired county prefixes.
-        raise CellError("bad_id_number", f"{pii.mask_identifier(value)} has an unknown birth-place code") from None
+        raise CellError(
+            "bad_id_number", f"{pii.mask_identifier(value)} has an unknown birth-place code"
+        ) from None
     except ValidationError as exc:
         raise CellError(
             "bad_id_number", f"{pii.mask_identifier(value)} is not a valid ID number ({exc})"

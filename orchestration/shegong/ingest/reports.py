@@ -68,6 +68,12 @@ def report_files(folder: Path) -> list[Path]:
 
 def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REPORT_DDL)
+    # Facts are validated against the catalogue; a report run may come before the first reference load.
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'metric_catalogue'"
+    ).fetchall()[0][0]
+    if not exists:
+        load_metric_catalogue(con)
 
 
 def _publication_date(published: str | None) -> dt.date | None:

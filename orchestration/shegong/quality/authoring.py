@@ -223,14 +223,13 @@ def raw_suite(contract: Contract) -> list[dict]:
             )
         if column.type == "date":
             low = date_bound(str(column.min)) if column.min not in (None, "period_end") else None
-            out.append(
-                between(
-                    column.name,
-                    f"{column.name} is a plausible date: not before {column.min or 'records began'} and not in the future.",
-                    low=low,
-                    high=TODAY,
-                )
-            )
+            # Only dates the contract bounds by the reporting month (facts that already happened) are checked
+            # against today; a contract's service period may run years ahead.
+            if column.max == "period_end":
+                meaning = f"{column.name} is a plausible date: not before {column.min or 'records began'} and not in the future."
+                out.append(between(column.name, meaning, low=low, high=TODAY))
+            elif low is not None:
+                out.append(between(column.name, f"{column.name} is not before {column.min}.", low=low))
         if column.type in ("integer", "decimal") and (column.min is not None or column.max is not None):
             bounds = " and ".join(
                 p

@@ -40,14 +40,23 @@ U9 = "52440111MJA000009X"  # a provider in funding only, never on an agency rost
 CA1, CB1, CB2, CC1, CD1, CE1, CF1, CG1, CH1 = (f"2024{n:013d}" for n in range(1, 10))
 
 TOWNSHIPS = {
-    "440106001": "五山街道", "440106002": "石牌街道", "440106003": "天园街道", "440106004": "车陂街道",
-    "440111001": "三元里街道", "440111002": "松洲街道",
-    "510104001": "督院街街道", "510104002": "盐市口街道",
+    "440106001": "五山街道",
+    "440106002": "石牌街道",
+    "440106003": "天园街道",
+    "440106004": "车陂街道",
+    "440111001": "三元里街道",
+    "440111002": "松洲街道",
+    "510104001": "督院街街道",
+    "510104002": "盐市口街道",
 }
 VILLAGES = {
-    "440106001001": "华工社区", "440106001002": "五山社区", "440106002001": "石牌社区",
-    "440106003001": "天园社区", "440106004001": "车陂社区",
-    "440111001001": "三元里社区", "440111002001": "松洲社区",
+    "440106001001": "华工社区",
+    "440106001002": "五山社区",
+    "440106002001": "石牌社区",
+    "440106003001": "天园社区",
+    "440106004001": "车陂社区",
+    "440111001001": "三元里社区",
+    "440111002001": "松洲社区",
     "510104001001": "督院社区",
 }
 
@@ -56,21 +65,129 @@ VILLAGES = {
 # (intermediate, U2, active) 2024-03. Person C: active 2024-01, suspended 2024-02, cancelled 2024-03.
 WORKERS = [
     # 2024-01 (reported by Tianhe 440106, Baiyun 440111 and the city 440100 for unlisted/ county-level codes)
-    ("2024-01", "张*", HA, CA1, "assistant", D(2019, 6, 20), D(2021, 5, 15), "active", U1, "ST001", "440106001"),
-    ("2024-01", "李*", HB, CB1, "assistant", D(2018, 6, 1), D(2022, 1, 10), "active", U1, "ST002", "440106002"),
-    ("2024-01", "王*", HC, CC1, "intermediate", D(2016, 9, 1), D(2021, 8, 1), "active", U3, "ST005", "440111001"),
-    ("2024-01", "赵*", HE, CE1, "assistant", D(2023, 11, 20), D(2023, 11, 20), "active", None, None, "440106"),
+    (
+        "2024-01",
+        "张*",
+        HA,
+        CA1,
+        "assistant",
+        D(2019, 6, 20),
+        D(2021, 5, 15),
+        "active",
+        U1,
+        "ST001",
+        "440106001",
+    ),
+    (
+        "2024-01",
+        "李*",
+        HB,
+        CB1,
+        "assistant",
+        D(2018, 6, 1),
+        D(2022, 1, 10),
+        "active",
+        U1,
+        "ST002",
+        "440106002",
+    ),
+    (
+        "2024-01",
+        "王*",
+        HC,
+        CC1,
+        "intermediate",
+        D(2016, 9, 1),
+        D(2021, 8, 1),
+        "active",
+        U3,
+        "ST005",
+        "440111001",
+    ),
+    (
+        "2024-01",
+        "赵*",
+        HE,
+        CE1,
+        "assistant",
+        D(2023, 11, 20),
+        D(2023, 11, 20),
+        "active",
+        None,
+        None,
+        "440106",
+    ),
     ("2024-01", "钱*", HF, CF1, "assistant", D(2020, 3, 1), D(2021, 4, 1), "active", U2, None, "440106099"),
     ("2024-01", "孙*", HG, CG1, "intermediate", D(2022, 5, 1), D(2022, 5, 1), "active", None, None, "449901"),
     # 2024-02: B changes employer, C is suspended, D (Sichuan) first registered
-    ("2024-02", "李*", HB, CB1, "assistant", D(2018, 6, 1), D(2022, 1, 10), "active", U2, "ST002", "440106002"),
-    ("2024-02", "王*", HC, CC1, "intermediate", D(2016, 9, 1), D(2021, 8, 1), "suspended", U3, "ST005", "440111001"),
+    (
+        "2024-02",
+        "李*",
+        HB,
+        CB1,
+        "assistant",
+        D(2018, 6, 1),
+        D(2022, 1, 10),
+        "active",
+        U2,
+        "ST002",
+        "440106002",
+    ),
+    (
+        "2024-02",
+        "王*",
+        HC,
+        CC1,
+        "intermediate",
+        D(2016, 9, 1),
+        D(2021, 8, 1),
+        "suspended",
+        U3,
+        "ST005",
+        "440111001",
+    ),
     ("2024-02", "周*", HD, CD1, "senior", D(2015, 11, 1), D(2023, 1, 1), "active", U4, None, "510104"),
     # 2024-03: B earns an intermediate certificate, C is cancelled, F re-registers early, H first registered
-    ("2024-03", "李*", HB, CB2, "intermediate", D(2024, 3, 5), D(2024, 3, 5), "active", U2, "ST002", "440106002"),
-    ("2024-03", "王*", HC, CC1, "intermediate", D(2016, 9, 1), D(2021, 8, 1), "cancelled", U3, None, "440111001"),
+    (
+        "2024-03",
+        "李*",
+        HB,
+        CB2,
+        "intermediate",
+        D(2024, 3, 5),
+        D(2024, 3, 5),
+        "active",
+        U2,
+        "ST002",
+        "440106002",
+    ),
+    (
+        "2024-03",
+        "王*",
+        HC,
+        CC1,
+        "intermediate",
+        D(2016, 9, 1),
+        D(2021, 8, 1),
+        "cancelled",
+        U3,
+        None,
+        "440111001",
+    ),
     ("2024-03", "钱*", HF, CF1, "assistant", D(2020, 3, 1), D(2024, 3, 20), "active", U2, None, "440106099"),
-    ("2024-03", "吴*", HH, CH1, "intermediate", D(2018, 4, 1), D(2021, 6, 30), "active", U3, "ST006", "440111002"),
+    (
+        "2024-03",
+        "吴*",
+        HH,
+        CH1,
+        "intermediate",
+        D(2018, 4, 1),
+        D(2021, 6, 30),
+        "active",
+        U3,
+        "ST006",
+        "440111002",
+    ),
 ]
 # Certified workers (not cancelled) per county x level x month:
 EXPECTED_WORKFORCE = {
@@ -99,14 +216,34 @@ _TIANHE = [
 STATIONS = []
 for month, status4 in (("2024-01", "suspended"), ("2024-02", "operating"), ("2024-03", "closed")):
     for code, name, level, region, opened, resident in _TIANHE:
-        STATIONS.append((month, code, name, level, region, opened, status4 if code == "ST004" else "operating", U1, resident))
+        STATIONS.append(
+            (
+                month,
+                code,
+                name,
+                level,
+                region,
+                opened,
+                status4 if code == "ST004" else "operating",
+                U1,
+                resident,
+            )
+        )
     if month != "2024-01":
-        STATIONS.append((month, "ST003", "天园街道社工站", "township", "440106003", D(2024, 2, 15), "operating", U2, 1))
+        STATIONS.append(
+            (month, "ST003", "天园街道社工站", "township", "440106003", D(2024, 2, 15), "operating", U2, 1)
+        )
 # Baiyun sends rosters for January and March only (February carries January's roster forward).
 for month in ("2024-01", "2024-03"):
-    STATIONS.append((month, "ST005", "三元里街道社工站", "township", "440111001", D(2020, 5, 1), "operating", U3, 2))
-    STATIONS.append((month, "RM003", "三元里社区社工室", "village", "440111001001", D(2023, 9, 1), "operating", U3, 1))
-STATIONS.append(("2024-03", "ST006", "松洲街道社工站", "township", "440111002", D(2024, 3, 10), "operating", U3, 1))
+    STATIONS.append(
+        (month, "ST005", "三元里街道社工站", "township", "440111001", D(2020, 5, 1), "operating", U3, 2)
+    )
+    STATIONS.append(
+        (month, "RM003", "三元里社区社工室", "village", "440111001001", D(2023, 9, 1), "operating", U3, 1)
+    )
+STATIONS.append(
+    ("2024-03", "ST006", "松洲街道社工站", "township", "440111002", D(2024, 3, 10), "operating", U3, 1)
+)
 # Township coverage (operating township stations / townships in raw.regions * 100):
 EXPECTED_COVERAGE = {
     ("2024-01-01", "440106"): (2, 4, 50.0, 2, 5, 40.0),  # ST004 suspended
@@ -122,7 +259,17 @@ EXPECTED_COVERAGE = {
 AGENCIES = []
 for month in ("2024-01", "2024-02", "2024-03"):
     AGENCIES.append((month, U1, "天河区阳光社会工作服务中心", "440106", D(2015, 3, 1), "active", 10))
-    AGENCIES.append((month, U2, "天河区启航社会工作服务社", "440106", D(2018, 7, 1), "cancelled" if month == "2024-03" else "active", 5))
+    AGENCIES.append(
+        (
+            month,
+            U2,
+            "天河区启航社会工作服务社",
+            "440106",
+            D(2018, 7, 1),
+            "cancelled" if month == "2024-03" else "active",
+            5,
+        )
+    )
 for month in ("2024-01", "2024-03"):
     AGENCIES.append((month, U3, "白云区康乐社会工作服务中心", "440111", D(2016, 1, 1), "active", 7))
 for month in ("2024-02", "2024-03"):
@@ -130,20 +277,125 @@ for month in ("2024-02", "2024-03"):
 
 # Funding: (month, contract, project, source, purchaser, provider, amount, signed, start, end)
 FUNDING = [
-    ("2023-12", "GZ-2023-005", "白云区社工站运营项目", "fiscal", "440111", U9, "80000.00", D(2023, 12, 5), D(2024, 1, 1), D(2024, 12, 31)),
-    ("2024-01", "GZ-2024-001", "天河区社工站运营项目", "fiscal", "440106", U1, "100000.00", D(2024, 1, 15), D(2024, 2, 1), D(2025, 1, 31)),
-    ("2024-02", "GZ-2024-002", "天河区长者关爱项目", "lottery", "440106", U2, "50000.00", D(2024, 2, 1), D(2024, 2, 1), D(2024, 12, 31)),
-    ("2024-03", "GZ-2024-003", "广州市社工督导项目", "fiscal", "440100", U3, "200000.00", D(2024, 3, 10), D(2024, 4, 1), D(2025, 3, 31)),
-    ("2024-02", "CD-2024-001", "锦江区儿童关爱项目", "charity", "510104", U4, "30000.00", D(2024, 2, 20), D(2024, 3, 1), D(2024, 8, 31)),
+    (
+        "2023-12",
+        "GZ-2023-005",
+        "白云区社工站运营项目",
+        "fiscal",
+        "440111",
+        U9,
+        "80000.00",
+        D(2023, 12, 5),
+        D(2024, 1, 1),
+        D(2024, 12, 31),
+    ),
+    (
+        "2024-01",
+        "GZ-2024-001",
+        "天河区社工站运营项目",
+        "fiscal",
+        "440106",
+        U1,
+        "100000.00",
+        D(2024, 1, 15),
+        D(2024, 2, 1),
+        D(2025, 1, 31),
+    ),
+    (
+        "2024-02",
+        "GZ-2024-002",
+        "天河区长者关爱项目",
+        "lottery",
+        "440106",
+        U2,
+        "50000.00",
+        D(2024, 2, 1),
+        D(2024, 2, 1),
+        D(2024, 12, 31),
+    ),
+    (
+        "2024-03",
+        "GZ-2024-003",
+        "广州市社工督导项目",
+        "fiscal",
+        "440100",
+        U3,
+        "200000.00",
+        D(2024, 3, 10),
+        D(2024, 4, 1),
+        D(2025, 3, 31),
+    ),
+    (
+        "2024-02",
+        "CD-2024-001",
+        "锦江区儿童关爱项目",
+        "charity",
+        "510104",
+        U4,
+        "30000.00",
+        D(2024, 2, 20),
+        D(2024, 3, 1),
+        D(2024, 8, 31),
+    ),
 ]
 
 # Training sessions: (month, code, title, program, organizer, start, end, credit_hours, budget)
 SESSIONS = [
-    ("2022-05", "TR-2022-01", "社会工作继续教育(2022)", "continuing_education", "440106", D(2022, 5, 10), D(2022, 5, 12), "30", "20000"),
-    ("2023-06", "TR-2023-01", "社工督导培训", "supervision", "440106", D(2023, 6, 5), D(2023, 6, 7), "20", "10000"),
-    ("2023-12", "TR-2023-02", "白云区继续教育", "continuing_education", "440111", D(2023, 12, 4), D(2023, 12, 4), "10", "5000"),
-    ("2024-02", "TR-2024-01", "社会工作继续教育(2024)", "continuing_education", "440106", D(2024, 2, 20), D(2024, 2, 22), "24", "12000"),
-    ("2024-03", "TR-2024-02", "职业水平考试辅导", "exam_preparation", "440106", D(2024, 3, 5), D(2024, 3, 6), "16", "8000"),
+    (
+        "2022-05",
+        "TR-2022-01",
+        "社会工作继续教育(2022)",
+        "continuing_education",
+        "440106",
+        D(2022, 5, 10),
+        D(2022, 5, 12),
+        "30",
+        "20000",
+    ),
+    (
+        "2023-06",
+        "TR-2023-01",
+        "社工督导培训",
+        "supervision",
+        "440106",
+        D(2023, 6, 5),
+        D(2023, 6, 7),
+        "20",
+        "10000",
+    ),
+    (
+        "2023-12",
+        "TR-2023-02",
+        "白云区继续教育",
+        "continuing_education",
+        "440111",
+        D(2023, 12, 4),
+        D(2023, 12, 4),
+        "10",
+        "5000",
+    ),
+    (
+        "2024-02",
+        "TR-2024-01",
+        "社会工作继续教育(2024)",
+        "continuing_education",
+        "440106",
+        D(2024, 2, 20),
+        D(2024, 2, 22),
+        "24",
+        "12000",
+    ),
+    (
+        "2024-03",
+        "TR-2024-02",
+        "职业水平考试辅导",
+        "exam_preparation",
+        "440106",
+        D(2024, 3, 5),
+        D(2024, 3, 6),
+        "16",
+        "8000",
+    ),
 ]
 # Attendance: (session, name, id_hash, certificate, credited_hours, completed)
 ATTENDANCE = [
@@ -206,7 +458,15 @@ METRICS = [
 
 DOCS = [
     # doc, title, published, publication_date, language, main_region, main_adcode
-    ("gz_2024_q1", "广州市社会工作发展情况通报", "2024年4月15日", D(2024, 4, 15), "zh-Hans", "广州市", "440100"),
+    (
+        "gz_2024_q1",
+        "广州市社会工作发展情况通报",
+        "2024年4月15日",
+        D(2024, 4, 15),
+        "zh-Hans",
+        "广州市",
+        "440100",
+    ),
     ("sc_2024_jan", "四川省社会工作简报", "2024年2月10日", D(2024, 2, 10), "zh-Hans", "四川省", "510000"),
     ("undated", "社工工作报告", "", None, "zh-Hant", "广东省", "440000"),
 ]
@@ -214,24 +474,204 @@ DOCS = [
 # gz_2024_q1: as-of = min(2024-12-31, 2024-03-31, 2024-03-31) = 2024-03-31.
 # sc_2024_jan: as-of = min(2024-12-31, 2024-01-31, 2024-03-31) = 2024-01-31 (D is first registered in February).
 FACTS = [
-    ("gz_2024_q1", "certified_social_workers", 5, "person", "exact", False, "广州市", "440100", 2024, "consistent", 5),
-    ("gz_2024_q1", "certified_assistant", 3, "person", "exact", False, "天河区", "440106", 2024, "consistent", 3),
-    ("gz_2024_q1", "township_stations", 5, "count", "exact", False, "天河区", "440106", 2024, "over_reported", 3),
-    ("gz_2024_q1", "station_coverage_rate", 60.0, "percent", "exact", False, "天河区", "440106", 2024, "under_reported", 75.0),
-    ("gz_2024_q1", "government_purchase_funding", 310000, "yuan", "approx", False, "广州市", "440100", 2024, "consistent", 300000),
-    ("gz_2024_q1", "social_work_agencies", 2, "count", "at_least", False, "广州市", "440100", 2024, "consistent", 2),
+    (
+        "gz_2024_q1",
+        "certified_social_workers",
+        5,
+        "person",
+        "exact",
+        False,
+        "广州市",
+        "440100",
+        2024,
+        "consistent",
+        5,
+    ),
+    (
+        "gz_2024_q1",
+        "certified_assistant",
+        3,
+        "person",
+        "exact",
+        False,
+        "天河区",
+        "440106",
+        2024,
+        "consistent",
+        3,
+    ),
+    (
+        "gz_2024_q1",
+        "township_stations",
+        5,
+        "count",
+        "exact",
+        False,
+        "天河区",
+        "440106",
+        2024,
+        "over_reported",
+        3,
+    ),
+    (
+        "gz_2024_q1",
+        "station_coverage_rate",
+        60.0,
+        "percent",
+        "exact",
+        False,
+        "天河区",
+        "440106",
+        2024,
+        "under_reported",
+        75.0,
+    ),
+    (
+        "gz_2024_q1",
+        "government_purchase_funding",
+        310000,
+        "yuan",
+        "approx",
+        False,
+        "广州市",
+        "440100",
+        2024,
+        "consistent",
+        300000,
+    ),
+    (
+        "gz_2024_q1",
+        "social_work_agencies",
+        2,
+        "count",
+        "at_least",
+        False,
+        "广州市",
+        "440100",
+        2024,
+        "consistent",
+        2,
+    ),
     ("gz_2024_q1", "agency_staff", 17, "person", "exact", False, "广州市", "440100", 2024, "consistent", 17),
-    ("gz_2024_q1", "training_participants", 4, "person_time", "at_most", False, "天河区", "440106", 2024, "under_reported", 5),
+    (
+        "gz_2024_q1",
+        "training_participants",
+        4,
+        "person_time",
+        "at_most",
+        False,
+        "天河区",
+        "440106",
+        2024,
+        "under_reported",
+        5,
+    ),
     ("gz_2024_q1", "exam_passed", 2, "person", "exact", False, "广东省", "440000", 2024, "over_reported", 1),
-    ("gz_2024_q1", "volunteers", 1000, "person", "approx", False, "广州市", "440100", 2024, "not_comparable", None),
-    ("gz_2024_q1", "certified_social_workers", 8, "person", "exact", True, "广州市", "440100", 2025, "not_comparable", None),
-    ("gz_2024_q1", "certified_social_workers", 3, "person", "exact", False, "北京市", "110000", 2024, "not_comparable", None),
-    ("gz_2024_q1", "certified_social_workers", 3, "person", "exact", False, "广州市", "440100", 2020, "not_comparable", None),
-    ("gz_2024_q1", "certified_social_workers", 3, "person", "exact", False, "某区", None, 2024, "not_comparable", None),
-    ("sc_2024_jan", "certified_senior", 1, "person", "exact", False, "四川省", "510000", 2024, "over_reported", 0),
-    ("sc_2024_jan", "service_projects", 1, "count", "exact", False, "四川省", "510000", 2024, "over_reported", 0),
+    (
+        "gz_2024_q1",
+        "volunteers",
+        1000,
+        "person",
+        "approx",
+        False,
+        "广州市",
+        "440100",
+        2024,
+        "not_comparable",
+        None,
+    ),
+    (
+        "gz_2024_q1",
+        "certified_social_workers",
+        8,
+        "person",
+        "exact",
+        True,
+        "广州市",
+        "440100",
+        2025,
+        "not_comparable",
+        None,
+    ),
+    (
+        "gz_2024_q1",
+        "certified_social_workers",
+        3,
+        "person",
+        "exact",
+        False,
+        "北京市",
+        "110000",
+        2024,
+        "not_comparable",
+        None,
+    ),
+    (
+        "gz_2024_q1",
+        "certified_social_workers",
+        3,
+        "person",
+        "exact",
+        False,
+        "广州市",
+        "440100",
+        2020,
+        "not_comparable",
+        None,
+    ),
+    (
+        "gz_2024_q1",
+        "certified_social_workers",
+        3,
+        "person",
+        "exact",
+        False,
+        "某区",
+        None,
+        2024,
+        "not_comparable",
+        None,
+    ),
+    (
+        "sc_2024_jan",
+        "certified_senior",
+        1,
+        "person",
+        "exact",
+        False,
+        "四川省",
+        "510000",
+        2024,
+        "over_reported",
+        0,
+    ),
+    (
+        "sc_2024_jan",
+        "service_projects",
+        1,
+        "count",
+        "exact",
+        False,
+        "四川省",
+        "510000",
+        2024,
+        "over_reported",
+        0,
+    ),
     # undated: as-of = min(2023-12-31, 2024-03-31); contract GZ-2023-005 signed 2023-12-05 within 440100.
-    ("undated", "government_purchase_funding", 80000, "yuan", "exact", False, "广州市", "440100", 2023, "consistent", 80000),
+    (
+        "undated",
+        "government_purchase_funding",
+        80000,
+        "yuan",
+        "exact",
+        False,
+        "广州市",
+        "440100",
+        2023,
+        "consistent",
+        80000,
+    ),
 ]
 
 
@@ -273,33 +713,94 @@ def build_fixture_db(path: Path) -> Path:
         ensure_schema(con)
 
         prov = _Rows("workers")
-        for month, name, idh, cert, level, certified, registered, status, employer, station, region in WORKERS:
-            employer_name = {U1: "天河区阳光社会工作服务中心", U2: "天河区启航社会工作服务社", U3: "白云区康乐社会工作服务中心",
-                             U4: "锦江区同心社会工作服务中心"}.get(employer)
+        for (
+            month,
+            name,
+            idh,
+            cert,
+            level,
+            certified,
+            registered,
+            status,
+            employer,
+            station,
+            region,
+        ) in WORKERS:
+            employer_name = {
+                U1: "天河区阳光社会工作服务中心",
+                U2: "天河区启航社会工作服务社",
+                U3: "白云区康乐社会工作服务中心",
+                U4: "锦江区同心社会工作服务中心",
+            }.get(employer)
             con.execute(
                 "insert into raw.workers values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [name, idh, "1985-1989", "female", "phone_" + idh[:10], cert, level, certified, registered, status,
-                 employer, employer_name, station, region, *prov.provenance(_reporter(region), month)],
+                [
+                    name,
+                    idh,
+                    "1985-1989",
+                    "female",
+                    "phone_" + idh[:10],
+                    cert,
+                    level,
+                    certified,
+                    registered,
+                    status,
+                    employer,
+                    employer_name,
+                    station,
+                    region,
+                    *prov.provenance(_reporter(region), month),
+                ],
             )
         prov = _Rows("stations")
         for month, code, name, level, region, opened, status, operator, resident in STATIONS:
             con.execute(
                 "insert into raw.stations values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [code, name, level, region, opened, status, operator, resident, "phone_" + code,
-                 *prov.provenance(region[:6], month)],
+                [
+                    code,
+                    name,
+                    level,
+                    region,
+                    opened,
+                    status,
+                    operator,
+                    resident,
+                    "phone_" + code,
+                    *prov.provenance(region[:6], month),
+                ],
             )
         prov = _Rows("agencies")
         for month, uscc, name, region, founded, status, staff in AGENCIES:
             con.execute(
                 "insert into raw.agencies values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [uscc, name, region, founded, status, "某*", "phone_" + uscc[:8], staff, *prov.provenance(region, month)],
+                [
+                    uscc,
+                    name,
+                    region,
+                    founded,
+                    status,
+                    "某*",
+                    "phone_" + uscc[:8],
+                    staff,
+                    *prov.provenance(region, month),
+                ],
             )
         prov = _Rows("funding")
         for month, contract, project, source, purchaser, provider, amount, signed, start, end in FUNDING:
             con.execute(
                 "insert into raw.funding values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [contract, project, source, purchaser, provider, amount, signed, start, end,
-                 *prov.provenance(_reporter(purchaser), month)],
+                [
+                    contract,
+                    project,
+                    source,
+                    purchaser,
+                    provider,
+                    amount,
+                    signed,
+                    start,
+                    end,
+                    *prov.provenance(_reporter(purchaser), month),
+                ],
             )
         prov = _Rows("training_sessions")
         session_month = {}
@@ -307,22 +808,51 @@ def build_fixture_db(path: Path) -> Path:
             session_month[code] = (organizer, month)
             con.execute(
                 "insert into raw.training_sessions values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [code, title, program, organizer, start, end, credit, budget, *prov.provenance(organizer, month)],
+                [
+                    code,
+                    title,
+                    program,
+                    organizer,
+                    start,
+                    end,
+                    credit,
+                    budget,
+                    *prov.provenance(organizer, month),
+                ],
             )
         prov = _Rows("training_attendance")
         for session, name, idh, cert, hours, completed in ATTENDANCE:
             organizer, month = session_month[session]
             con.execute(
                 "insert into raw.training_attendance values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [session, name, idh, "1985-1989", "female", cert, hours, completed, *prov.provenance(organizer, month)],
+                [
+                    session,
+                    name,
+                    idh,
+                    "1985-1989",
+                    "female",
+                    cert,
+                    hours,
+                    completed,
+                    *prov.provenance(organizer, month),
+                ],
             )
         row = 1
         for code, name in {**TOWNSHIPS, **VILLAGES}.items():
             row += 1
             con.execute(
                 "insert into raw.regions values (?,?,?,?,?,?,?,?,?)",
-                [code, name, "111" if len(code) == 12 else None, "regions/divisions.csv", "sha256-regions", row,
-                 None, None, INGESTED_AT],
+                [
+                    code,
+                    name,
+                    "111" if len(code) == 12 else None,
+                    "regions/divisions.csv",
+                    "sha256-regions",
+                    row,
+                    None,
+                    None,
+                    INGESTED_AT,
+                ],
             )
 
         con.execute(
@@ -338,7 +868,10 @@ def build_fixture_db(path: Path) -> Path:
         )
         con.executemany(
             "insert into raw.metric_catalogue values (?,?,?,?,?,?)",
-            [[code, cat, unit, zh, en, f"{en} as stated in a regional report."] for code, cat, unit, zh, en in METRICS],
+            [
+                [code, cat, unit, zh, en, f"{en} as stated in a regional report."]
+                for code, cat, unit, zh, en in METRICS
+            ],
         )
         con.execute(
             """create table raw.report_documents (doc varchar, title varchar, published varchar,
@@ -354,15 +887,52 @@ def build_fixture_db(path: Path) -> Path:
             facts = [f for f in FACTS if f[0] == doc]
             con.execute(
                 "insert into raw.report_documents values (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [doc, title, published, pub_date, language, main_region, main_adcode, len(facts),
-                 json.dumps({"sentences": 10 * len(facts), "facts": len(facts)}), f"reports/{doc}.txt",
-                 f"sha256-{doc}", INGESTED_AT],
+                [
+                    doc,
+                    title,
+                    published,
+                    pub_date,
+                    language,
+                    main_region,
+                    main_adcode,
+                    len(facts),
+                    json.dumps({"sentences": 10 * len(facts), "facts": len(facts)}),
+                    f"reports/{doc}.txt",
+                    f"sha256-{doc}",
+                    INGESTED_AT,
+                ],
             )
-            for index, (_, metric, value, unit, qualifier, is_target, region, adcode, year, _, _) in enumerate(facts):
+            for index, (
+                _,
+                metric,
+                value,
+                unit,
+                qualifier,
+                is_target,
+                region,
+                adcode,
+                year,
+                _,
+                _,
+            ) in enumerate(facts):
                 con.execute(
                     "insert into raw.report_facts values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [doc, index, metric, value, unit, qualifier, is_target, region, adcode, year,
-                     f"{region}{year}年{metric}{value}", f"reports/{doc}.txt", f"sha256-{doc}", INGESTED_AT],
+                    [
+                        doc,
+                        index,
+                        metric,
+                        value,
+                        unit,
+                        qualifier,
+                        is_target,
+                        region,
+                        adcode,
+                        year,
+                        f"{region}{year}年{metric}{value}",
+                        f"reports/{doc}.txt",
+                        f"sha256-{doc}",
+                        INGESTED_AT,
+                    ],
                 )
     finally:
         con.close()
@@ -376,15 +946,27 @@ def run_dbt(args: list[str], db_path: Path, work_dir: Path):
     """Run dbt in-process against `db_path`, with target/ and logs/ under `work_dir` (never the shared ones)."""
     from dbt.cli.main import dbtRunner
 
-    os.environ["SHEGONG_DUCKDB"] = str(db_path)
     full = [
         *args,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
     ]
-    return dbtRunner().invoke(full)
+    # dbt's profile reads SHEGONG_DUCKDB; restore it afterwards so later tests see the session's warehouse.
+    previous = os.environ.get("SHEGONG_DUCKDB")
+    os.environ["SHEGONG_DUCKDB"] = str(db_path)
+    try:
+        return dbtRunner().invoke(full)
+    finally:
+        if previous is None:
+            os.environ.pop("SHEGONG_DUCKDB", None)
+        else:
+            os.environ["SHEGONG_DUCKDB"] = previous
 
 
 def copy_db(src: Path, dst: Path) -> Path:

@@ -163,7 +163,13 @@ def test_region_dimension_flags_unlisted_codes(con):
             "('449901', '440106099', '440106', '440106001', '440106001001')"
         ).fetchall()
     )
-    assert rows == {"449901": True, "440106099": True, "440106": False, "440106001": False, "440106001001": False}
+    assert rows == {
+        "449901": True,
+        "440106099": True,
+        "440106": False,
+        "440106001": False,
+        "440106001001": False,
+    }
     village = con.execute(
         """select province_name, city_name, county_name, township_name, village_name, parent_code
            from marts.dim_region where region_code = '440106001001'"""
@@ -205,7 +211,13 @@ def test_incremental_backfill_rebuilds_only_the_window(warehouse, tmp_path):
             "update marts.fct_workforce_monthly set certified_workers = 99 where month_start = date '2024-01-01'"
         )
     result = fx.run_dbt(
-        ["run", "-s", "fct_workforce_monthly", "--vars", '{"min_month": "2024-02-01", "max_month": "2024-02-01"}'],
+        [
+            "run",
+            "-s",
+            "fct_workforce_monthly",
+            "--vars",
+            '{"min_month": "2024-02-01", "max_month": "2024-02-01"}',
+        ],
         db,
         tmp_path,
     )

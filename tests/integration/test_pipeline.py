@@ -48,7 +48,13 @@ def test_the_run_publishes_every_mart(pipeline_run, published):
         "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
     ).fetchall()
     names = {m for (m,) in marts}
-    assert {"dim_region", "dim_worker", "fct_workforce_monthly", "fct_funding", "fct_indicator_reconciliation"} <= names
+    assert {
+        "dim_region",
+        "dim_worker",
+        "fct_workforce_monthly",
+        "fct_funding",
+        "fct_indicator_reconciliation",
+    } <= names
     for name in names:
         (rows,) = published.execute(f"select count(*) from marts.{name}").fetchall()[0]
         assert rows > 0, f"marts.{name} is empty"
@@ -57,7 +63,12 @@ def test_the_run_publishes_every_mart(pipeline_run, published):
 
 
 def test_rows_in_equal_clean_plus_quarantined_for_every_file(published):
-    registries = [r for (r,) in published.execute("select distinct registry from audit.ingested_files where registry != 'reports'").fetchall()]
+    registries = [
+        r
+        for (r,) in published.execute(
+            "select distinct registry from audit.ingested_files where registry != 'reports'"
+        ).fetchall()
+    ]
     assert len(registries) == 7
     for registry in registries:
         broken = published.execute(
@@ -96,7 +107,9 @@ def test_no_published_table_holds_an_id_number_or_phone_in_clear(published):
     assert len(columns) > 50
     leaks = []
     for schema, table, column in columns:
-        values = published.execute(f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null').fetchall()
+        values = published.execute(
+            f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null'
+        ).fetchall()
         for (value,) in values:
             text = str(value)
             ids = [m for m in ID_NUMBER.findall(text) if ric.is_valid(m)]

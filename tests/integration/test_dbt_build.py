@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
-
-import sys
 
 import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dbt_fixture as fx  # noqa: E402
+import dbt_fixture as fx
 
 pytestmark = pytest.mark.integration
 

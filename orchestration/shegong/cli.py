@@ -131,6 +131,8 @@ def run() -> None:
         bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
     for failure in summary.failures:
         console.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+    for expectation in summary.blocked_by:
+        console.print(f"[bold red]blocked by:[/] {expectation}", highlight=False, soft_wrap=True)
     console.print(f"run log (dbt output included): {log_path}", highlight=False)
     _print_status(
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed

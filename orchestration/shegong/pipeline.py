@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
+import duckdb
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shegong.config import PROJECT_DIR, REGISTRIES, Settings, export_build_db_env, settings
@@ -36,6 +37,7 @@ class RunSummary:
     failures: list[str] = field(default_factory=list)  # one line per failed step
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    blocked_by: list[str] = field(default_factory=list)  # blocking expectations that failed
 
 
 def landing_months(current: Settings) -> list[dt.date]:
@@ -99,15 +101,23 @@ def _collect(result: dg.ExecuteInProcessResult, summary: RunSummary) -> None:
                 summary.checks_failed.append(f"{name} ({evaluation.severity.value.lower()})")
 
 
-def run_pipeline(progress: ProgressCallback | None = None) -> RunSummary:
+def run_pipeline(
+    progress: ProgressCallback | None = None,
+    months: list[dt.date] | None = None,
+    documents: list[str] | None = None,
+) -> RunSummary:
+    """Build everything the landing folders hold; or, incrementally, only the given reporting `months` (the
+    registry partitions ingested and incremental models rebuilt) and report `documents` (file names; [] for
+    none) — the marts are rebuilt, validated and published either way."""
     current = settings()
     export_build_db_env(current)
     from shegong.definitions import defs
     from shegong.defs.partitions import FIRST_MONTH, report_partitions
 
     summary = RunSummary()
-    months = landing_months(current)
-    docs = [p.name for p in report_files(current.landing("reports"))]
+    months = sorted(months) if months is not None else landing_months(current)
+    landed = [p.name for p in report_files(current.landing("reports"))]
+    docs = landed if documents is None else [d for d in landed if d in set(documents)]
     if not months:
         raise NothingToBuild(
             f"no registry files with a reporting month in {current.landing_dir}: run `shegong generate` "
@@ -125,6 +135,8 @@ def run_pipeline(progress: ProgressCallback | None = None) -> RunSummary:
         known = set(instance.get_dynamic_partitions(report_partitions.name))
         instance.add_dynamic_partitions(report_partitions.name, [d for d in docs if d not in known])
         keys = instance.get_dynamic_partitions(report_partitions.name)
+        if documents is not None:  # the run's range: from the first to the last of the given documents
+            keys = [k for k in keys if k in set(docs)]
         job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
         result = job.execute_in_process(
             instance=instance,
@@ -148,4 +160,22 @@ def run_pipeline(progress: ProgressCallback | None = None) -> RunSummary:
     )
     _collect(result, summary)
     summary.success = result.success
+    if not result.success:
+        summary.blocked_by = _blocking_expectations(current, result.run_id)
     return summary
+
+
+def _blocking_expectations(current: Settings, run_id: str) -> list[str]:
+    """What stopped publishing, by expectation, for the one-line errors the CLI prints."""
+    from shegong.publish import blocking_failures
+
+    if not current.build_db.exists():
+        return []
+    con = duckdb.connect(str(current.build_db), read_only=True)
+    try:
+        return [
+            f"{suite}: {expectation}" + (f" on {column}" if column else "")
+            for suite, expectation, column in blocking_failures(con, run_id)
+        ]
+    finally:
+        con.close()

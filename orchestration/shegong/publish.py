@@ -55,8 +55,13 @@ class Publication:
 
 
 def blocking_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str]]:
-    """(suite, expectation, column) of every blocking expectation that failed in this run."""
-    con.execute(VALIDATION_DDL)
+    """(suite, expectation, column) of every blocking expectation that failed in this run (read-only safe)."""
+    (exists,) = con.execute(
+        """select count(*) from information_schema.tables
+           where table_schema = 'audit' and table_name = 'audit_validation_results'"""
+    ).fetchall()[0]
+    if not exists:
+        return []
     return con.execute(
         """select suite, expectation, coalesce(column_name, '') from audit.audit_validation_results
            where run_id = ? and severity = 'blocking' and not success order by 1, 2, 3""",
@@ -80,6 +85,7 @@ def publish(build_db: Path, published_db: Path, run_id: str, now: dt.datetime | 
     now = now or dt.datetime.now()
     con = duckdb.connect(str(build_db))
     try:
+        con.execute(VALIDATION_DDL)
         failures = blocking_failures(con, run_id)
         if failures:
             named = "; ".join(

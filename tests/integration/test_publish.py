@@ -1,0 +1,129 @@
+"""Write-audit-publish through the real CLI in an isolated warehouse: a clean run publishes with its warnings
+on record; a planted blocking defect stops publishing, names the expectation and leaves the published file
+byte-identical; a BI reader holding the published file open through both runs never sees an error."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SHEGONG = str(Path(sys.executable).parent / "shegong")
+READER = Path(__file__).parents[1] / "fixtures" / "bi_reader.py"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    from shegong.generate import generate
+
+    root = tmp_path_factory.mktemp("wap")
+    generate(root / "landing", scale=800, seed=11, months=3)
+    environment = dict(os.environ)
+    environment.update(
+        SHEGONG_LANDING=str(root / "landing"),
+        SHEGONG_WAREHOUSE_DIR=str(root / "warehouse"),
+        SHEGONG_DUCKDB=str(root / "warehouse" / "build" / "shegong_build.duckdb"),
+        DAGSTER_HOME=str(root / "dagster_home"),
+    )
+    (root / "dagster_home").mkdir()
+    (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return environment
+
+
+def shegong_run(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([SHEGONG, "run"], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def first_run(env):
+    result = shegong_run(env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_a_clean_run_publishes_and_records_its_warnings(env, first_run):
+    warehouse = Path(env["SHEGONG_WAREHOUSE_DIR"])
+    con = duckdb.connect(str(warehouse / "shegong.duckdb"), read_only=True)
+    try:
+        (run_id,) = con.execute("select run_id from audit.publications").fetchall()[0]
+        by_severity = dict(
+            con.execute(
+                """select severity || ':' || success, count(*) from audit.audit_validation_results
+                   where run_id = ? group by 1""",
+                [run_id],
+            ).fetchall()
+        )
+        warned = con.execute(
+            """select suite, expectation from audit.audit_validation_results
+               where run_id = ? and severity = 'warning' and not success""",
+            [run_id],
+        ).fetchall()
+    finally:
+        con.close()
+    assert by_severity.get("blocking:false") is None
+    assert by_severity["blocking:true"] > 100
+    assert warned, "the sample data has stale registries and small files: warnings are expected on record"
+    report = (warehouse / "validation" / run_id / "index.html").read_text(encoding="utf-8")
+    assert warned[0][0] in report
+
+
+def test_a_blocking_defect_stops_publishing_and_readers_keep_working(env, first_run, tmp_path):
+    warehouse = Path(env["SHEGONG_WAREHOUSE_DIR"])
+    published = warehouse / "shegong.duckdb"
+    before = sha256(published)
+
+    # Plant what ingest would never let through: a negative contract amount in the raw layer.
+    con = duckdb.connect(env["SHEGONG_DUCKDB"])
+    try:
+        con.execute(
+            """insert into raw.funding select * replace (-1000.00 as amount_yuan, 'PLANTED-1' as contract_no)
+               from raw.funding limit 1"""
+        )
+    finally:
+        con.close()
+
+    stop = tmp_path / "stop"
+    readers = {
+        mode: subprocess.Popen(
+            [sys.executable, str(READER), mode, str(published), str(stop)], stdout=subprocess.PIPE, text=True
+        )
+        for mode in ("hold", "reconnect")
+    }
+    try:
+        time.sleep(0.5)
+        blocked = shegong_run(env)
+        assert blocked.returncode != 0
+        assert "blocked by: raw.funding: expect_column_values_to_be_between on amount_yuan" in blocked.stderr
+        assert sha256(published) == before
+
+        con = duckdb.connect(env["SHEGONG_DUCKDB"])
+        try:
+            con.execute("delete from raw.funding where contract_no = 'PLANTED-1'")
+        finally:
+            con.close()
+        fixed = shegong_run(env)
+        assert fixed.returncode == 0, fixed.stderr[-2000:]
+        assert sha256(published) != before
+        time.sleep(0.5)
+    finally:
+        stop.touch()
+        seen = {mode: json.loads(reader.communicate(timeout=60)[0]) for mode, reader in readers.items()}
+    for mode, summary in seen.items():
+        assert summary["errors"] == [], mode
+        assert summary["queries"] > 20, mode
+    # The open dashboard keeps the version it opened; a reconnecting one sees the old, then the new, nothing between.
+    assert seen["hold"]["publications_seen"] == [1]
+    assert seen["reconnect"]["publications_seen"] == [1, 2]

@@ -127,3 +127,59 @@ def test_a_blocking_defect_stops_publishing_and_readers_keep_working(env, first_
     # The open dashboard keeps the version it opened; a reconnecting one sees the old, then the new, nothing between.
     assert seen["hold"]["publications_seen"] == [1]
     assert seen["reconnect"]["publications_seen"] == [1, 2]
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium and chromium-driver (.ci/run installs them)")
+        pytest.skip("headless Chromium not installed: apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    # The machine has no network: keep Chromium from reaching for one.
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.browser
+def test_the_validation_report_renders_suites_and_results_in_a_browser(env, first_run, browser):
+    from selenium.webdriver.common.by import By
+
+    warehouse = Path(env["SHEGONG_WAREHOUSE_DIR"])
+    run_id = (warehouse / "validation" / "latest" / "RUN_ID").read_text().strip()
+    browser.get((warehouse / "validation" / "latest" / "index.html").as_uri())  # redirects to the run
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert run_id in body
+    assert "Every blocking expectation passed" in body
+    for suite in ("raw.workers", "raw.funding", "marts.fct_funding", "marts.dim_worker"):
+        assert suite in body
+    warnings = browser.find_elements(By.CSS_SELECTOR, "tr.warning")
+    assert warnings, "the failing warnings are listed"
+    details = browser.find_element(By.XPATH, "//tr[td[1][text()='raw.funding']]//a[text()='details']")
+    details.click()
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "Expectation Validation Result" in page and "raw.funding" in page
+    assert "Blocking:" in page  # each expectation carries its severity and meaning

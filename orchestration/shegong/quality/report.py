@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from shegong.quality.context import load_suites, quiet_gx
-from shegong.quality.runner import SuiteOutcome
+from shegong.quality.runner import SuiteOutcome, column_of
 
 SITE = "run"
 RESULTS = "results"
@@ -107,9 +108,109 @@ def build_run_report(run_id: str, warehouse_dir: Path | str, context=None, only:
     if only:
         resources = [*only, *(ExpectationSuiteIdentifier(k.expectation_suite_identifier.name) for k in only)]
     context.build_data_docs(site_names=[SITE], resource_identifiers=resources)
+    # GX's own index builds its table with scripts from public CDNs: on a closed network (where many
+    # auditors work) it renders empty. The run's index is a self-contained page; GX's stays beside it.
+    shutil.move(root / "index.html", root / GX_INDEX)
     index = root / "index.html"
+    index.write_text(auditor_index_html(run_id, _suite_sections(root, context)), encoding="utf-8")
     _point_latest(Path(warehouse_dir) / "validation", run_id)
     return index
+
+
+GX_INDEX = "gx_index.html"
+
+
+def _suite_sections(root: Path, context) -> list[dict]:
+    """Every validated suite of the run with its expectations' outcomes, from the stored GX results."""
+    sections = []
+    for key in context.validation_results_store.list_keys():
+        result = context.validation_results_store.get(key)
+        suite = key.expectation_suite_identifier.name
+        pages = sorted(root.glob("validations/" + "/".join(suite.split(".")) + "/*/*/*.html"))
+        expectations = []
+        for outcome in result.results:
+            config = outcome.expectation_config
+            meta = config.meta or {}
+            details = outcome.result or {}
+            expectations.append(
+                {
+                    "type": config.type,
+                    "column": column_of(config.kwargs) or "",
+                    "severity": meta.get("severity", "warning"),
+                    "meaning": meta.get("meaning", ""),
+                    "success": bool(outcome.success),
+                    "observed": details.get("observed_value", ""),
+                    "unexpected": details.get("unexpected_count"),
+                }
+            )
+        sections.append(
+            {
+                "suite": suite,
+                "page": pages[-1].relative_to(root).as_posix() if pages else None,
+                "expectations": expectations,
+            }
+        )
+    return sorted(sections, key=lambda s: s["suite"])
+
+
+def auditor_index_html(run_id: str, sections: list[dict]) -> str:
+    """The run's report as one static page: verdict, failing expectations with their meaning, every suite."""
+    esc = html.escape
+    failing = [(s, e) for s in sections for e in s["expectations"] if not e["success"]]
+    blocking = [(s, e) for s, e in failing if e["severity"] == "blocking"]
+    total = sum(len(s["expectations"]) for s in sections)
+    verdict = (
+        f"<p class='bad'>Not publishable: {len(blocking)} blocking expectation(s) failed.</p>"
+        if blocking
+        else "<p class='good'>Every blocking expectation passed: this run may be published.</p>"
+    )
+    rows = "".join(
+        f"<tr class='{e['severity']}'><td>{esc(e['severity'])}</td><td>{esc(s['suite'])}</td>"
+        f"<td>{esc(e['type'])}</td><td>{esc(e['column'])}</td><td>{esc(str(e['observed']))[:120]}</td>"
+        f"<td>{'' if e['unexpected'] is None else e['unexpected']}</td><td>{esc(e['meaning'])}</td></tr>"
+        for s, e in sorted(failing, key=lambda p: (p[1]["severity"] != "blocking", p[0]["suite"]))
+    )
+    suites = ""
+    for s in sections:
+        failed = [e for e in s["expectations"] if not e["success"]]
+        status = (
+            "blocked"
+            if any(e["severity"] == "blocking" for e in failed)
+            else ("warnings" if failed else "passed")
+        )
+        link = f"<a href='{esc(s['page'])}'>details</a>" if s["page"] else ""
+        suites += (
+            f"<tr class='{status}'><td>{esc(s['suite'])}</td><td>{status}</td><td>{len(s['expectations'])}</td>"
+            f"<td>{len(failed)}</td><td>{link}</td></tr>"
+        )
+    failing_table = (
+        "<table><tr><th>severity</th><th>suite</th><th>expectation</th><th>column</th><th>observed</th>"
+        f"<th>unexpected rows</th><th>what it means</th></tr>{rows}</table>"
+        if failing
+        else "<p>None.</p>"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>shegong validation report — run {esc(run_id)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; font-size: 14px; }}
+th {{ background: #f0f0f0; }}
+.good {{ color: #176f2c; font-weight: bold; }} .bad {{ color: #a4161a; font-weight: bold; }}
+tr.blocking td:first-child, tr.blocked td:nth-child(2) {{ color: #a4161a; font-weight: bold; }}
+tr.warning td:first-child, tr.warnings td:nth-child(2) {{ color: #9c6500; }}
+</style></head><body>
+<h1>shegong validation report</h1>
+<p>Run <code>{esc(run_id)}</code>: {len(sections)} suites, {total} expectations,
+{len(blocking)} blocking and {len(failing) - len(blocking)} warning expectation(s) failed.</p>
+{verdict}
+<h2>Failing expectations</h2>
+{failing_table}
+<h2>Suites</h2>
+<table><tr><th>suite</th><th>status</th><th>expectations</th><th>failed</th><th>Data Docs</th></tr>{suites}</table>
+<p><a href="{GX_INDEX}">Great Expectations' own index</a> (interactive; its scripts load from the internet).</p>
+</body></html>
+"""
 
 
 def _point_latest(validation_dir: Path, run_id: str) -> None:
@@ -202,7 +303,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
         """with reasons as (
                select q.registry, unnest(q.reason_codes) as reason
                from audit.quarantined_rows as q
-               join audit.ingested_files as f on f.registry = q.registry and f.source_sha256 = q.source_sha256
+               join audit.ingested_files as f on f.registry = q.registry and f.source_file = q.source_file
                where f.status = 'current'
            )
            select registry, reason, count(*) from reasons group by all order by 1, 3 desc, 2"""

@@ -1,6 +1,9 @@
-"""dbt models as assets: tables, incremental models (the run's month window passed as vars) and snapshots.
+"""dbt models as assets: tables, and incremental models that get the run's month window as vars.
 
-The manifest is prepared at install time (`shegong prepare`, run by `make install`), never parsed on load.
+There are no dbt snapshots: worker history (dim_worker, type 2) is derived from the monthly registry records
+themselves, so rebuilding a month gives the same rows whenever it runs; a snapshot would record when the
+pipeline happened to run instead. The manifest is prepared at install time (`shegong prepare`, run by
+`make install`), never parsed on load.
 """
 
 import datetime as dt
@@ -30,7 +33,6 @@ if not dbt_project.manifest_path.exists():
     )
 
 INCREMENTAL = "config.materialized:incremental"
-SNAPSHOTS = "resource_type:snapshot"
 
 
 class ShegongDbtTranslator(DagsterDbtTranslator):
@@ -54,18 +56,10 @@ translator = ShegongDbtTranslator(
 )
 
 
-def _has(selector: str) -> bool:
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    nodes = manifest.get("nodes", {}).values()
-    if selector == SNAPSHOTS:
-        return any(n["resource_type"] == "snapshot" for n in nodes)
-    return any(n.get("config", {}).get("materialized") == "incremental" for n in nodes)
-
-
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=f"{INCREMENTAL} {SNAPSHOTS}",
+    exclude=INCREMENTAL,
     dagster_dbt_translator=translator,
     name="dbt_tables",
     pool="warehouse_writer",
@@ -83,40 +77,22 @@ def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     return {"min_month": first.isoformat(), "max_month": previous.isoformat()}
 
 
-dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables]
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=INCREMENTAL,
+    dagster_dbt_translator=translator,
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    name="dbt_incremental",
+    pool="warehouse_writer",
+)
+def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    dbt_vars = json.dumps(_window_vars(context))
+    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 
-if _has(INCREMENTAL):
 
-    @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
-        select=INCREMENTAL,
-        dagster_dbt_translator=translator,
-        partitions_def=monthly_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        name="dbt_incremental",
-        pool="warehouse_writer",
-    )
-    def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        dbt_vars = json.dumps(_window_vars(context))
-        yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
-
-    dbt_asset_defs.append(dbt_incremental)
-
-if _has(SNAPSHOTS):
-
-    @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
-        select=SNAPSHOTS,
-        dagster_dbt_translator=translator,
-        name="dbt_snapshots",
-        pool="warehouse_writer",
-    )
-    def dbt_snapshots(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["snapshot"], context=context).stream()
-
-    dbt_asset_defs.append(dbt_snapshots)
+dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]
 
 
 def dbt_resource() -> DbtCliResource:

@@ -409,3 +409,20 @@ def test_metadata_line_with_date_source_and_counter():
     )
     assert result.published == "2022-09-15"
     assert [(f.value, f.year, f.adcode) for f in result.facts] == [(12000, 2022, "430100")]
+
+
+def test_a_figure_joined_to_the_previous_one_keeps_its_metric_and_place():
+    text = "2024年3月1日\n广州市、深圳市社会工作专业人才分别达到4.2万人和3.5万人。"
+    facts = [(f.metric, f.value, f.region) for f in extract_document(text, "x").facts]
+    assert facts == [
+        ("social_work_talent_total", 42000, "广州市"),
+        ("social_work_talent_total", 35000, "深圳市"),
+    ]
+
+
+def test_a_comparison_with_last_year_does_not_date_the_next_figure():
+    text = "发布时间:2024-03-01\n全市持证社工1456名，较去年增长18.3%；共有社会工作服务机构62家。"
+    assert [(f.metric, f.year) for f in extract_document(text, "x").facts] == [
+        ("certified_social_workers", 2024),
+        ("social_work_agencies", 2024),
+    ]

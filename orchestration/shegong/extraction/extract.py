@@ -37,6 +37,7 @@ RATE_AFTER_RE = re.compile(r"^\s*(?:/|每)")
 DELTA_RE = re.compile(r"(?:较|比|同比|环比)[^,，;；。]{0,12}(?:增加|增长|减少|下降|提高|提升|多|少)了?$")
 PERCENT_NOISE_RE = re.compile(r"增长|增幅|下降|降幅|同比|环比|提高了|提升了|增加了|占|比例|比重|高出|低于")
 BREAKDOWN_RE = re.compile(r"其中|包括")
+COORDINATOR_RE = re.compile(r"^\s*(?:和|及|与|以及|、)\s*$")
 
 # ------------------------------------------------------------------------------------------ targets
 TARGET_CLAUSE_RE = re.compile(
@@ -203,6 +204,8 @@ def _year_for(sentence_left: str, published_year: int | None) -> tuple[bool, int
         if m.start() > best_pos:
             best_pos, best = m.start(), (True, value)
     for m in RELATIVE_YEAR_RE.finditer(masked):
+        if YEAR_SKIP_BEFORE_RE.search(masked[: m.start()]):
+            continue  # "较去年增长…" compares with last year; it does not date the figure
         if m.start() > best_pos:
             offset = RELATIVE_OFFSET.get(m.group(0))
             if offset is None:
@@ -406,6 +409,17 @@ def _enumerates_places(updates: list[Mention]) -> bool:
     return False
 
 
+def _coordinated(q: Quantity, left: str, sentence_metrics: list[tuple[int, str, float]]) -> Rule | None:
+    """A figure joined to the one before it ("分别达到4.2万人和3.5万人", "126个及98个") is the same metric."""
+    if not sentence_metrics or q.unit_word is None:
+        return None
+    before = [x for x in find_quantities(left) if x.unit_word]
+    if not before or before[-1].unit_word != q.unit_word or not COORDINATOR_RE.match(left[before[-1].end :]):
+        return None
+    metric = sentence_metrics[-1][1]
+    return next((rule for rule in rules() if rule.code == metric), None)
+
+
 def _fact_for(
     q: Quantity,
     para: str,
@@ -442,7 +456,9 @@ def _fact_for(
     if q.unit == "percent" and q.value > 100:
         return None
     prev_metrics = [mt for _, mt, _ in sentence_metrics]
-    rule = _classify(q, left, right, clause, sentence, prev_metrics)
+    rule = _classify(q, left, right, clause, sentence, prev_metrics) or _coordinated(
+        q, left, sentence_metrics
+    )
     if rule is None:
         return None
     # a breakdown (其中 …) of a total already stated for the same metric

@@ -374,3 +374,34 @@ def test_an_unchanged_roster_for_the_next_month_is_still_that_months_data(con, t
     assert [count for _, count in months] == [1, 1]
     statuses = con.execute("select status from audit.ingested_files order by source_file").fetchall()
     assert statuses == [("current",), ("current",)]
+
+
+def test_phone_number_and_range_defects(con, tmp_path):
+    landing = tmp_path / "landing"
+    workers = [worker_row(手机号="12345")]
+    ingest(
+        con,
+        write_csv(landing / "workers" / "320585_2024-03_a.csv", WORKER_HEADER, workers),
+        "workers",
+        landing,
+    )
+    assert reasons_by_row(con, "workers/320585_2024-03_a.csv") == {2: ["bad_phone"]}
+
+    funding = [funding_row(**{"合同金额(元)": "五千元"})]
+    ingest(
+        con,
+        write_csv(landing / "funding" / "320585_2024-03_f.csv", FUNDING_HEADER, funding),
+        "funding",
+        landing,
+    )
+    assert reasons_by_row(con, "funding/320585_2024-03_f.csv") == {2: ["not_a_number"]}
+
+    header = ["培训班编号", "培训名称", "培训类型", "主办单位区划代码", "开始日期", "结束日期", "学时"]
+    sessions = [
+        ["PX-1", "督导培训", "督导培训", "320585", "2024-03-02", "2024-03-03", "16"],
+        ["PX-2", "超长培训", "继续教育", "320585", "2024-03-02", "2024-03-03", "500"],
+    ]
+    path = write_csv(landing / "training_sessions" / "320585_2024-03_s.csv", header, sessions)
+    outcome = ingest(con, path, "training_sessions", landing)
+    assert (outcome.rows_clean, outcome.rows_quarantined) == (1, 1)
+    assert reasons_by_row(con, "training_sessions/320585_2024-03_s.csv") == {3: ["out_of_range"]}

@@ -132,3 +132,30 @@ def test_reconciliation_flags_exactly_the_planted_discrepancies(landing, publish
     assert len(planted) >= 2
     assert flagged == planted
     assert {found[key] for key in set(stated) - planted} == {"consistent"}
+
+
+def test_workforce_counts_per_region_and_level_equal_the_registrys_valid_rows(landing, published):
+    """The generator computed, from the rows it knows are clean, how many certified workers each reported
+    region had at each as-of month; fct_workforce_monthly must agree for every region, level and month."""
+    manifest = json.loads((landing / "generation_manifest.json").read_text(encoding="utf-8"))
+    levels = {
+        "certified_assistant": "assistant",
+        "certified_intermediate": "intermediate",
+        "certified_senior": "senior",
+    }
+    truths = {
+        (r["adcode"], r["as_of"], r["metric"]): r["registry_value"]
+        for r in manifest["reports"]
+        if r["metric"] in (*levels, "certified_social_workers")
+    }
+    assert len(truths) > 10
+    for (adcode, as_of, metric), expected in sorted(truths.items()):
+        prefix = adcode[:2] if adcode.endswith("0000") else adcode[:4] if adcode.endswith("00") else adcode
+        level_filter = "and certificate_level = ?" if metric in levels else ""
+        params = [f"{as_of}-01", f"{prefix}%"] + ([levels[metric]] if metric in levels else [])
+        (counted,) = published.execute(
+            f"""select coalesce(sum(certified_workers), 0) from marts.fct_workforce_monthly
+                where month_start = cast(? as date) and county_code like ? {level_filter}""",
+            params,
+        ).fetchall()[0]
+        assert counted == expected, (adcode, as_of, metric)

@@ -9,26 +9,42 @@ from pathlib import Path
 
 
 def write_alert(
-    alerts_dir: Path, *, run_id: str, job: str, where: str, error: str, now: dt.datetime | None = None
+    alerts_dir: Path,
+    *,
+    run_id: str | None,
+    job: str,
+    where: str,
+    error: str,
+    assets: list[str] | None = None,
+    now: dt.datetime | None = None,
 ) -> Path:
-    """Record a failure: which run and job, where (asset/step or file) and the error's first line."""
+    """Record a failure: which run and job (or sensor), where (asset/step or file) and the error's first line.
+
+    Written to a temporary name and renamed, so a reader polling the folder never sees half a file.
+    """
     now = now or dt.datetime.now()
     alerts_dir.mkdir(parents=True, exist_ok=True)
-    first_line = (error.strip().splitlines() or ["unknown error"])[0]
+    lines = error.strip().splitlines() or ["unknown error"]
+    first_line = lines[0]
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", where)[:60]
-    path = alerts_dir / f"{now:%Y%m%dT%H%M%S}_{run_id[:8]}_{slug}.json"
-    path.write_text(
+    stamp = f"{now:%Y%m%dT%H%M%S%f}"
+    path = alerts_dir / f"{stamp}_{(run_id or job)[:8]}_{slug}.json"
+    staging = alerts_dir / f".{path.name}.tmp"
+    staging.write_text(
         json.dumps(
             {
                 "at": now.isoformat(timespec="seconds"),
                 "run_id": run_id,
                 "job": job,
                 "where": where,
+                "assets": assets or [],
                 "error": first_line,
+                "detail": "\n".join(lines[:40])[:4000],
             },
             ensure_ascii=False,
             indent=2,
         ),
         encoding="utf-8",
     )
+    staging.replace(path)
     return path

@@ -112,6 +112,7 @@ def run_pipeline(
     current = settings()
     export_build_db_env(current)
     from shegong.definitions import defs
+    from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs
     from shegong.defs.partitions import FIRST_MONTH, report_partitions
 
     summary = RunSummary()
@@ -129,6 +130,7 @@ def run_pipeline(
             "set SHEGONG_FIRST_MONTH to an earlier month"
         )
     instance = _instance()
+    release_abandoned_runs(instance)  # a killed earlier run must not hold the warehouse_writer pool
     loggers = {"progress": _progress_logger(progress)}
 
     if docs:
@@ -142,7 +144,11 @@ def run_pipeline(
             instance=instance,
             run_config=QUIET,
             raise_on_error=False,
-            tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+                **in_process_run_tags(),
+            },
         )
         _collect(result, summary)
         summary.documents = len(docs)
@@ -156,7 +162,11 @@ def run_pipeline(
         instance=instance,
         run_config=QUIET,
         raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first,
+            ASSET_PARTITION_RANGE_END_TAG: last,
+            **in_process_run_tags(),
+        },
     )
     _collect(result, summary)
     summary.success = result.success

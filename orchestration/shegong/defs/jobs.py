@@ -1,4 +1,9 @@
-"""Jobs: the monthly warehouse build (ingest → dbt → validate → publish) and report extraction."""
+"""Jobs: the monthly warehouse build (ingest → dbt → validate → publish) and report extraction; recovery of
+in-process runs whose process died."""
+
+import os
+import socket
+from pathlib import Path
 
 import dagster as dg
 
@@ -22,3 +27,59 @@ report_extraction_job = dg.define_asset_job(
     description="Extract the figures of the run's report documents.",
     hooks={alert_on_failure},
 )
+
+
+# In-process runs (`shegong run`, tests) say which process runs them, so a later run can tell a run that is
+# still going from one whose process was killed: such a run would hold its warehouse_writer pool slot forever
+# and every later run would wait for it (Dagster's run monitoring only watches runs the daemon launched).
+PID_TAG = "shegong/pid"
+HOST_TAG = "shegong/host"
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def in_process_run_tags() -> dict[str, str]:
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():  # a recycled pid is some other program
+        return b"python" in cmdline.read_bytes() or b"shegong" in cmdline.read_bytes()
+    return True
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the in-process runs of this host whose process is gone, and give back the pool slots of every
+    run that has ended. Returns the run ids marked failed."""
+    host = socket.gethostname()
+    abandoned = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_STATUSES)):
+        pid = run.tags.get(PID_TAG)
+        if not pid or run.tags.get(HOST_TAG) != host or _alive(int(pid)):
+            continue
+        instance.report_run_failed(
+            run,
+            f"run abandoned: its process {pid} on {host} ended without finishing it (killed or crashed); "
+            "marked failed by the next run, its warehouse_writer slots released",
+        )
+        abandoned.append(run.run_id)
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        for run_id in storage.get_concurrency_run_ids():
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+    return abandoned

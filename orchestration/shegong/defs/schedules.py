@@ -1,22 +1,50 @@
-"""The daily rebuild: ingest whatever arrived for the current month, rebuild the marts, validate, publish."""
+"""The daily rebuild: ingest what arrived for the open reporting months, rebuild the marts, validate, publish.
+
+Registry files for a month arrive during the following month, so each day's run covers the previous and the
+current month (one run over the two-month partition range): files already ingested are no-ops (same name and
+SHA-256), new or corrected ones are ingested, the incremental marts rebuild those two months, every other
+model is rebuilt, and the warehouse is validated and published.
+"""
+
+import datetime as dt
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shegong.defs.jobs import warehouse_build_job
 from shegong.defs.partitions import monthly_partitions
+
+SCHEDULE_TIMEZONE = "Asia/Shanghai"
+
+
+def daily_months(scheduled: dt.datetime, keys: list[str]) -> tuple[str, str]:
+    """(first, last) partition key of the day's run: the previous and the current month, within the partitions."""
+    current = scheduled.date().replace(day=1)
+    previous = (current - dt.timedelta(days=1)).replace(day=1)
+    wanted = [k for k in (previous.isoformat(), current.isoformat()) if k in keys]
+    if not wanted:  # before the first partition or past the last one: the nearest partition
+        wanted = [keys[0] if current.isoformat() < keys[0] else keys[-1]]
+    return wanted[0], wanted[-1]
 
 
 @dg.schedule(
     name="daily_warehouse_build",
     cron_schedule="30 5 * * *",
-    execution_timezone="Asia/Shanghai",
+    execution_timezone=SCHEDULE_TIMEZONE,
     job=warehouse_build_job,
-    description="Every day at 05:30 China time: the current month's partition is re-ingested (unchanged files "
-    "are no-ops), the marts rebuilt, validated and published.",
+    description="Every day at 05:30 China time: the previous and the current month are re-ingested (unchanged "
+    "files are no-ops), the marts rebuilt, validated and published.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def daily_warehouse_build(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    month = context.scheduled_execution_time.strftime("%Y-%m-01")
-    if month not in monthly_partitions.get_partition_keys(current_time=context.scheduled_execution_time):
-        month = monthly_partitions.get_last_partition_key(current_time=context.scheduled_execution_time)
-    return dg.RunRequest(run_key=f"daily|{context.scheduled_execution_time:%Y-%m-%d}", partition_key=month)
+    scheduled = context.scheduled_execution_time
+    keys = monthly_partitions.get_partition_keys(current_time=scheduled)
+    first, last = daily_months(scheduled, keys)
+    return dg.RunRequest(
+        run_key=f"daily|{scheduled:%Y-%m-%d}",
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first,
+            ASSET_PARTITION_RANGE_END_TAG: last,
+            "shegong/trigger": "schedule/daily_warehouse_build",
+        },
+    )

@@ -1,0 +1,97 @@
+"""The Dagster instance's storage, chosen from the environment by the one dagster.yaml of the project.
+
+SQLite under <DAGSTER_HOME>/<base_dir> by default (a relative base_dir is resolved against DAGSTER_HOME, not the
+working directory, so `dagster dev`, `dagster-daemon run` and `shegong run` started from anywhere share one run
+history). PostgreSQL for runs, event logs and schedules/sensors when the environment names a server:
+
+- SHEGONG_PG_URL=postgresql://user:password@host:5432/dagster, or
+- DAGSTER_PG_HOST (+ DAGSTER_PG_USERNAME, DAGSTER_PG_PASSWORD, DAGSTER_PG_DB, DAGSTER_PG_PORT).
+
+PostgreSQL needs the dagster-postgres package (`pip install dagster-postgres==0.29.27`, the release paired with
+dagster 1.13.27); it is not a dependency of the project.
+
+Dagster's `storage:` block is a selector (sqlite | postgres | custom) without conditionals, so this class is
+the `custom` storage: it returns Dagster's own SQLite or PostgreSQL storage object, built per process from the
+environment (the daemon, webserver and run workers each rehydrate it from dagster.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from dagster import Field, StringSource
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+PG_URL_ENV = "SHEGONG_PG_URL"
+PG_HOST_ENV = "DAGSTER_PG_HOST"
+POSTGRES_PACKAGE = "dagster-postgres==0.29.27"
+
+
+def postgres_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """The PostgreSQL connection string the environment names, or None for SQLite."""
+    env = os.environ if environ is None else environ
+    if env.get(PG_URL_ENV):
+        return env[PG_URL_ENV]
+    if env.get(PG_HOST_ENV):
+        user = quote(env.get("DAGSTER_PG_USERNAME", "dagster"))
+        password = env.get("DAGSTER_PG_PASSWORD", "")
+        userinfo = f"{user}:{quote(password)}" if password else user
+        host, port = env[PG_HOST_ENV], env.get("DAGSTER_PG_PORT", "5432")
+        return f"postgresql://{userinfo}@{host}:{port}/{env.get('DAGSTER_PG_DB', 'dagster')}"
+    return None
+
+
+def sqlite_dir(base_dir: str, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    path = Path(base_dir).expanduser()
+    if not path.is_absolute():
+        path = Path(env.get("DAGSTER_HOME") or os.getcwd()) / path
+    return str(path.resolve())
+
+
+class ShegongStorage(DagsterStorage, ConfigurableClass):
+    """Factory only: from_config_value returns a DagsterSqliteStorage or a DagsterPostgresStorage."""
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"base_dir": Field(StringSource, is_required=False, default_value="storage")}
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
+    ) -> DagsterStorage:
+        url = postgres_url()
+        if url is None:
+            return DagsterSqliteStorage.from_local(sqlite_dir(config_value["base_dir"]))
+        try:
+            from dagster_postgres import DagsterPostgresStorage
+        except ImportError as exc:
+            raise RuntimeError(
+                f"{PG_URL_ENV} or {PG_HOST_ENV} is set, so the Dagster instance wants PostgreSQL storage, but "
+                f"dagster-postgres is not installed: `.venv/bin/pip install {POSTGRES_PACKAGE}` (or unset the "
+                "variable for the local SQLite storage)"
+            ) from exc
+        return DagsterPostgresStorage(postgres_url=url)
+
+    # Never instantiated: from_config_value returns Dagster's own storages.
+    @property
+    def inst_data(self) -> ConfigurableClassData | None:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def run_storage(self):  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def event_log_storage(self):  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def schedule_storage(self):  # pragma: no cover
+        raise NotImplementedError

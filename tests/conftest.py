@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _ROOT = Path(tempfile.mkdtemp(prefix="shegong-tests-"))
 os.environ["SHEGONG_LANDING"] = str(_ROOT / "landing")
 os.environ["SHEGONG_WAREHOUSE_DIR"] = str(_ROOT / "warehouse")
@@ -18,3 +20,15 @@ os.environ.setdefault("SHEGONG_PII_KEY", "test-pii-key")
 
 def test_root() -> Path:
     return _ROOT
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dagster_state_storage():
+    """Dagster keeps the state storage of the last instance entered in a context variable; a test context that
+    opens an instance from a ref and never closes it leaves a dead weak reference there, and every later
+    Definitions load in the session fails. Each test starts without one."""
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    token = _current_storage.set(None)
+    yield
+    _current_storage.reset(token)

@@ -61,15 +61,19 @@ def evaluate(sensor_def, instance, landing, tmp_path, cursor):
     """One tick as the daemon runs it: run requests resolved against the code location's job."""
     from shegong.definitions import defs
 
-    context = dg.build_sensor_context(
-        instance=instance,
-        instance_ref=instance.get_ref(),  # as in the daemon: partitions added by the tick resolve too
-        cursor=cursor,
-        resources=resources(landing, tmp_path),
-        sensor_name=sensor_def.name,
-        definitions=defs,
-    )
-    with dg.partition_loading_context(dynamic_partitions_store=instance):  # as the sensor daemon does
+    # Used as a context manager, as the daemon does, so the instance it opens from the ref is closed again
+    # (left open, it lingers as Dagster's current state storage and breaks later definitions loads).
+    with (
+        dg.build_sensor_context(
+            instance=instance,
+            instance_ref=instance.get_ref(),  # as in the daemon: partitions added by the tick resolve too
+            cursor=cursor,
+            resources=resources(landing, tmp_path),
+            sensor_name=sensor_def.name,
+            definitions=defs,
+        ) as context,
+        dg.partition_loading_context(dynamic_partitions_store=instance),  # as the sensor daemon does
+    ):
         return sensor_def.evaluate_tick(context)
 
 

@@ -225,3 +225,83 @@ def extract(fmt: str, files: tuple[Path, ...]) -> None:
         out.print(table)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--scale", default="small", show_default=True, help="small | medium | large | a number of workers"
+)
+@click.option("--no-incremental", is_flag=True, help="skip the incremental run (and the next month's data)")
+def bench(scale: str, no_incremental: bool) -> None:
+    """Time a full build stage by stage against a plain-DuckDB baseline, an incremental run and extraction."""
+    import os
+
+    from shegong.bench.report import LEGEND, extraction_table, stage_table, verdict_table, verdicts
+    from shegong.bench.runner import BenchError, run_bench
+
+    if not (scale.isdigit() or scale in ("small", "medium", "large")):
+        fail(f"bench: unknown scale {scale!r}: use small, medium, large or a number of workers")
+    bench_root = settings().warehouse_dir / "bench"
+    with _progress() as bars:
+        tasks: dict[str, int] = {}
+
+        def on_progress(phase: str, event: str, detail: str) -> None:
+            if phase not in tasks:
+                tasks[phase] = bars.add_task(phase, total=None)
+            task = tasks[phase]
+            if event in ("STEP_START", "STAGE", "generate"):
+                bars.update(task, description=f"{phase}: {detail}"[:70])
+            elif event in ("DONE", "reuse", "generated"):
+                done = bars.tasks[task].completed
+                bars.update(task, total=done or 1, completed=done or 1, description=f"{phase}: done")
+            else:
+                bars.advance(task)
+
+        try:
+            result = run_bench(scale, bench_root, on_progress, incremental=not no_incremental)
+        except BenchError as exc:
+            fail(f"bench: {exc}")
+    load = os.getloadavg()
+    out.print(
+        f"[bold]shegong bench --scale {scale}[/] — {result.machine['cpus']} CPUs, "
+        f"{result.machine['memory_gib']} GiB; load average at start {result.loadavg[0]:.2f}, "
+        f"full build {result.full['loadavg_start'][0]:.2f}→{result.full['loadavg_end'][0]:.2f}, now {load[0]:.2f} "
+        "(another process's load slows every figure)",
+        highlight=False,
+    )
+    out.print(
+        f"landing: {result.landing_files:,} files, {result.landing_bytes / 2**20:,.1f} MiB "
+        f"({'generated in ' + format(result.generation_seconds, '.0f') + ' s' if result.generation_seconds else 'reused'})",
+        highlight=False,
+    )
+    out.print(
+        stage_table(f"Full build ({result.full['months'][0]} … {result.full['months'][1]})", result.full)
+    )
+    out.print(stage_table("Baseline: one DuckDB script, no orchestration or validation", result.baseline))
+    ratio = result.full["wall"] / result.baseline["wall"] if result.baseline.get("wall") else float("nan")
+    transcode = result.baseline["stages"].get("transcode", {}).get("seconds", 0.0)
+    out.print(
+        f"shegong / baseline (full build): [bold]{ratio:.1f}×[/] "
+        f"({result.full['wall']:.1f} s / {result.baseline['wall']:.1f} s; the baseline's transcoding: {transcode:.1f} s)"
+    )
+    if result.incremental:
+        out.print(
+            stage_table(
+                f"Incremental run: {result.new_month} of {len(result.new_files)} {'workers'} file(s) "
+                f"+ report {result.new_report}",
+                result.incremental,
+            )
+        )
+    out.print(extraction_table(result.extraction))
+    out.print(f"[dim]{LEGEND}[/]", highlight=False)
+    out.print(verdict_table(verdicts(scale, result.full, result.baseline, result.incremental)))
+    for name, measured in (("full build", result.full), ("incremental run", result.incremental)):
+        for failure in (measured or {}).get("failures", [])[:5]:
+            console.print(f"[bold red]{name} did not publish:[/] {failure}", highlight=False, soft_wrap=True)
+    if not result.full.get("success") or (result.incremental and not result.incremental.get("success")):
+        fail(
+            "bench: a measured run did not publish; see the run logs under " + str(bench_root / scale / "run")
+        )
+    out.print(
+        f"figures saved under {bench_root / scale} (results-*.json); run logs in {bench_root / scale / 'run'}"
+    )

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stdnum.cn import ric, uscc
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
+from stdnum.util import isdigits
 
 from shegong import gazetteer
 from shegong.contracts import Column, Contract, normalize_header
@@ -53,10 +60,41 @@ class ValidatedRows:
     quarantined: list[dict] = field(default_factory=list)
 
 
+@functools.cache
+def _birth_place_error(prefix: str, year: int) -> tuple[type[Exception], tuple] | None:
+    """stdnum's birth-place check depends only on the 6-digit prefix and the birth year, and searches its
+    division database on every call (40% of ingest time on a roster): run it once per (prefix, year)."""
+    try:
+        ric.get_birth_place(f"{prefix}{year:04d}01010000")
+    except (KeyError, ValidationError) as exc:
+        return type(exc), exc.args
+    return None
+
+
+def _validate_ric(value: str) -> str:
+    """stdnum.cn.ric.validate, the same checks in the same order, with the birth-place lookup cached."""
+    number = ric.compact(value)
+    if len(number) != 18:
+        raise InvalidLength()
+    if not isdigits(number[:-1]):
+        raise InvalidFormat()
+    if number[-1] != ric.calc_check_digit(number):
+        raise InvalidChecksum()
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise InvalidComponent() from None
+    error = _birth_place_error(number[:6], born.year)
+    if error is not None:
+        kind, args = error
+        raise kind(*args)
+    return number
+
+
 @functools.lru_cache(maxsize=262144)
 def _check_id_number(value: str) -> str:
     try:
-        return ric.validate(value)
+        return _validate_ric(value)
     except KeyError:
         # stdnum's birth-place table raises KeyError (not ValidationError) for some retired county prefixes.
         raise CellError(

@@ -34,8 +34,10 @@ USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 HASH = r"^[0-9a-f]{64}$"
 MASKED_NAME = r"^.\*+$"
 # Unanchored (a number inside free text leaks as well), digit-bounded, RE2-compatible (Arrow compute runs it).
-ID_NUMBER_ANYWHERE = rf"(?:^|\D){ID_NUMBER}(?:\D|$)"
-MOBILE_ANYWHERE = rf"(?:^|\D){MOBILE}(?:\D|$)"
+# A number stands alone: not inside a longer number, a decimal or a hex digest (RE2 has no lookarounds).
+ALONE_BEFORE, ALONE_AFTER = r"(?:^|[^0-9A-Za-z.])", r"(?:[^0-9A-Za-z.]|$)"
+ID_NUMBER_ANYWHERE = rf"{ALONE_BEFORE}{ID_NUMBER}{ALONE_AFTER}"
+MOBILE_ANYWHERE = rf"{ALONE_BEFORE}{MOBILE}{ALONE_AFTER}"
 
 
 def uid(*parts: str) -> str:
@@ -134,7 +136,7 @@ def no_personal_numbers(column: str) -> list[dict]:
 def text_columns(columns: list[tuple[str, str]]) -> list[str]:
     """Text columns the PII guard reads: hashes are excluded (64 hex characters can hold an 18-digit run by
     chance; their own format check proves they are hashes)."""
-    return [n for n, t in columns if t == "VARCHAR" and not n.endswith("_hash") and n != "_source_sha256"]
+    return [n for n, t in columns if t == "VARCHAR" and not n.endswith(("_hash", "sha256"))]
 
 
 # ---- raw registries, from their contracts ---------------------------------------------------------------

@@ -29,6 +29,42 @@ def quiet_gx() -> None:
 
     pandas_execution_engine.HASH_THRESHOLD = 0
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    _fast_flat_sequences()
+
+
+_SEQUENCES = (list, tuple, set, frozenset)
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _fast_flat_sequences() -> None:
+    """GX rebuilds an expectation's configuration with pydantic's `.dict()` on every access (~170 times per
+    expectation in one validation), and pydantic copies a list element by element through `_get_value`: a
+    key set of a million dimension keys (`value_set` from a suite parameter) then costs minutes per
+    expectation. For a flat list/tuple/set of plain scalars `_get_value` returns a copy of the same elements
+    anyway; this takes that path in one C-level copy. Anything else goes through pydantic unchanged."""
+    from great_expectations.expectations.expectation import Expectation
+
+    original = Expectation._get_value
+    if getattr(original, "_shegong_fast", False):
+        return
+    generic = original.__func__
+
+    def _get_value(
+        cls, v, to_dict, by_alias, include, exclude, exclude_unset, exclude_defaults, exclude_none
+    ):
+        if (
+            include is None
+            and exclude is None
+            and type(v) in _SEQUENCES
+            and _SCALARS.issuperset(map(type, v))
+        ):
+            return type(v)(v)
+        return generic(
+            cls, v, to_dict, by_alias, include, exclude, exclude_unset, exclude_defaults, exclude_none
+        )
+
+    _get_value._shegong_fast = True
+    Expectation._get_value = classmethod(_get_value)
 
 
 @functools.cache

@@ -139,6 +139,7 @@ def mart_suite(name: str, node: dict, tests: list[dict], schemas: dict[str, str]
             and not _COUNT.search(column)
             and not _HOURS.search(column)
             and column != "certificate_no"
+            and not column.endswith("sha256")  # a file digest: its own format check proves what it is
         ):
             out += a.no_personal_numbers(column)
     return out, parameters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -191,7 +192,7 @@ def report() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def extract(fmt: str, files: tuple[Path, ...]) -> None:
     """Extract headline figures from regional reports (.txt, .html, .md)."""
-    from shegong.extraction import ReportReadError, extract_file
+    from shegong.extraction import Fact, ReportReadError, extract_file
 
     rows = []
     failed = 0
@@ -207,18 +208,7 @@ def extract(fmt: str, files: tuple[Path, ...]) -> None:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     else:
-        columns = (
-            "doc",
-            "metric",
-            "value",
-            "unit",
-            "qualifier",
-            "is_target",
-            "region",
-            "adcode",
-            "year",
-            "quote",
-        )
+        columns = [field.name for field in dataclasses.fields(Fact)]
         table = Table(*columns)
         for row in rows:
             table.add_row(*(str(row[c]) for c in columns))

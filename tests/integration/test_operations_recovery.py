@@ -53,16 +53,20 @@ def steps_succeeded(home: Path, job: str) -> int:
     history = home / "storage" / "history"
     if not (history / "runs.db").exists():
         return 0
-    with sqlite3.connect(f"file:{history / 'runs.db'}?mode=ro", uri=True, timeout=5) as runs:
-        run_ids = [r for (r,) in runs.execute("select run_id from runs where pipeline_name = ?", [job])]
     count = 0
-    for run_id in run_ids:
-        db = history / "runs" / f"{run_id}.db"
-        if db.exists():
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as events:
-                count += events.execute(
-                    "select count(*) from event_logs where dagster_event_type = 'STEP_SUCCESS'"
-                ).fetchall()[0][0]
+    try:
+        with sqlite3.connect(f"file:{history / 'runs.db'}?mode=ro", uri=True, timeout=5) as runs:
+            run_ids = [r for (r,) in runs.execute("select run_id from runs where pipeline_name = ?", [job])]
+        for run_id in run_ids:
+            db = history / "runs" / f"{run_id}.db"
+            if db.exists():
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as events:
+                    count += events.execute(
+                        "select count(*) from event_logs where dagster_event_type = 'STEP_SUCCESS'"
+                    ).fetchall()[0][0]
+    except sqlite3.OperationalError:
+        # The storage files appear a moment before Dagster has created their tables: no progress yet.
+        return count
     return count
 
 

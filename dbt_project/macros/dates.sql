@@ -45,3 +45,13 @@
         (select max(month_end) from {{ ref('int_months') }} where is_reporting_month)
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    True when a version row (valid_from month inclusive, valid_to month exclusive, null while in force) is the
+    one in force in the month starting at `month_start`. Versions are expanded to months only where a model
+    aggregates per month: materialising a row per person and month multiplied the data twelvefold.
+-#}
+{% macro version_in_force(version, month_start) -%}
+    ({{ version }}.valid_from <= {{ month_start }}
+        and ({{ version }}.valid_to is null or {{ version }}.valid_to > {{ month_start }}))
+{%- endmacro %}

@@ -1,7 +1,8 @@
 """Where things live. Every path can be moved by one environment variable; nothing else reads os.environ.
 
 SHEGONG_DUCKDB names the build warehouse file for both dbt's profile and Dagster's resource: ingest and dbt
-write there, validation reads it, and publishing copies it to the file BI tools open.
+write there, validation reads it, and publishing copies it to the file BI tools open. SHEGONG_DUCKDB_MEMORY_LIMIT
+caps DuckDB's memory in dbt and in the pipeline's own connections alike (DuckDB spills to disk beyond it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ PROJECT_DIR = Path(os.environ.get("SHEGONG_PROJECT_DIR", Path(__file__).resolve(
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 CONTRACTS_DIR = PROJECT_DIR / "sources" / "contracts"
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+
+# DuckDB's own default is 80% of RAM per process; dbt runs beside the pipeline's process, so both get a cap
+# that keeps the whole build under 4 GiB (see docs/benchmarks.md).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 # Development default only: production sets SHEGONG_PII_KEY so hashes cannot be recomputed from public IDs.
 DEVELOPMENT_PII_KEY = "shegong-development-pii-key-do-not-use-in-production"
@@ -36,6 +41,7 @@ class Settings:
     warehouse_dir: Path
     build_db: Path
     pii_key: str
+    duckdb_memory_limit: str
 
     @property
     def published_db(self) -> Path:
@@ -62,9 +68,16 @@ def settings() -> Settings:
         warehouse_dir=warehouse,
         build_db=build_db,
         pii_key=os.environ.get("SHEGONG_PII_KEY", DEVELOPMENT_PII_KEY),
+        duckdb_memory_limit=os.environ.get("SHEGONG_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
     )
 
 
 def export_build_db_env(current: Settings) -> None:
-    """dbt reads the build file's path from SHEGONG_DUCKDB; make sure it sees the one Dagster uses."""
+    """dbt reads the build file's path and memory cap from the environment; make sure it sees Dagster's."""
     os.environ["SHEGONG_DUCKDB"] = str(current.build_db)
+    os.environ["SHEGONG_DUCKDB_MEMORY_LIMIT"] = current.duckdb_memory_limit
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings for every connection the pipeline opens on the build file (one DuckDB instance per process)."""
+    return {"memory_limit": settings().duckdb_memory_limit}

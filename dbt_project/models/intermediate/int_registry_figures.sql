@@ -53,126 +53,150 @@ candidates as (
 
     select
         dated.*,
-        {{ month_start('dated.as_of_date') }} as as_of_month
+        {{ month_start('dated.as_of_date') }} as as_of_month,
+        {{ region_prefix_length('dated.adcode') }} as region_prefix_length,
+        substr(dated.adcode, 1, {{ region_prefix_length('dated.adcode') }}) as region_prefix
     from dated
     where dated.adcode is not null and dated.report_year is not null
 
 ),
 
-region_rows as (
+{#
+    Registry rows are aggregated per period and region prefix first (every code counted under its 2-, 4- and
+    6-digit prefixes), then joined to the facts on equal prefixes: joining facts to millions of person-months
+    by "code starts with" took minutes at a million workers. Because as_of_date is always a month's last day,
+    "on or before the as-of date" is "in or before as_of_month" for every dated registry row. Each month has one
+    version in force per person or certificate and one row per station or agency, so counts add up over a prefix.
+#}
+prefix_lengths as (
+
+    select 2 as prefix_length
+    union all
+    select 4 as prefix_length
+    union all
+    select 6 as prefix_length
+
+),
+
+region_rows_by_prefix as (
 
     select
-        candidates.report_fact_id,
+        prefix_lengths.prefix_length,
+        substr(seen.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
         sum(seen.registry_row_count) as registry_rows
-    from candidates
-    inner join {{ ref('int_region_codes_seen') }} as seen
-        on seen.registry_row_count > 0 and {{ region_within('seen.region_code', 'candidates.adcode') }}
-    group by candidates.report_fact_id
+    from {{ ref('int_region_codes_seen') }} as seen
+    cross join prefix_lengths
+    where seen.registry_row_count > 0
+    group by prefix_lengths.prefix_length, substr(seen.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-workers as (
+workers_by_prefix as (
 
     select
-        candidates.report_fact_id,
-        count(distinct worker_months.id_number_hash) as certified_social_workers,
-        count(distinct case when worker_months.highest_level = 'assistant' then worker_months.id_number_hash end)
-            as certified_assistant,
-        count(
-            distinct case when worker_months.highest_level = 'intermediate' then worker_months.id_number_hash end
-        ) as certified_intermediate,
-        count(distinct case when worker_months.highest_level = 'senior' then worker_months.id_number_hash end)
-            as certified_senior
-    from candidates
-    inner join {{ ref('int_worker_months') }} as worker_months
-        on
-            candidates.as_of_month = worker_months.month_start
-            and worker_months.is_certified
-            and candidates.as_of_date >= worker_months.certified_on
-            and {{ region_within('worker_months.region_code', 'candidates.adcode') }}
+        months.month_start,
+        prefix_lengths.prefix_length,
+        substr(versions.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
+        count(*) as certified_social_workers,
+        count(case when versions.highest_level = 'assistant' then 1 end) as certified_assistant,
+        count(case when versions.highest_level = 'intermediate' then 1 end) as certified_intermediate,
+        count(case when versions.highest_level = 'senior' then 1 end) as certified_senior
+    from {{ ref('int_worker_versions') }} as versions
+    inner join {{ ref('int_months') }} as months
+        on {{ version_in_force('versions', 'months.month_start') }}
+    cross join prefix_lengths
     where
-        candidates.metric_code in (
-            'certified_social_workers', 'certified_assistant', 'certified_intermediate', 'certified_senior'
-        )
-    group by candidates.report_fact_id
+        months.month_start in (select candidates.as_of_month from candidates)
+        and versions.is_certified
+        and versions.certified_on <= months.month_end
+    group by
+        months.month_start,
+        prefix_lengths.prefix_length,
+        substr(versions.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-exams as (
+exams_by_prefix as (
 
     select
-        candidates.report_fact_id,
-        count(distinct certificate_months.certificate_no) as exam_passed
-    from candidates
-    inner join {{ ref('int_certificate_months') }} as certificate_months
-        on
-            candidates.as_of_month = certificate_months.month_start
-            and extract(year from certificate_months.certified_on) = candidates.report_year
-            and candidates.as_of_date >= certificate_months.certified_on
-            and {{ region_within('certificate_months.region_code', 'candidates.adcode') }}
-    where candidates.metric_code = 'exam_passed'
-    group by candidates.report_fact_id
+        months.month_start,
+        extract(year from versions.certified_on) as certified_year,
+        prefix_lengths.prefix_length,
+        substr(versions.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
+        count(*) as exam_passed
+    from {{ ref('int_certificate_versions') }} as versions
+    inner join {{ ref('int_months') }} as months
+        on {{ version_in_force('versions', 'months.month_start') }}
+    cross join prefix_lengths
+    where
+        months.month_start in (select candidates.as_of_month from candidates)
+        and versions.certified_on <= months.month_end
+    group by
+        months.month_start,
+        extract(year from versions.certified_on),
+        prefix_lengths.prefix_length,
+        substr(versions.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-stations as (
+stations_by_prefix as (
 
     select
-        candidates.report_fact_id,
+        station_months.month_start,
+        prefix_lengths.prefix_length,
+        substr(station_months.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
         sum(case when station_months.station_level = 'township' then 1 else 0 end) as township_stations,
         sum(case when station_months.station_level = 'village' then 1 else 0 end) as village_stations,
         sum(coalesce(station_months.resident_workers, 0)) as station_social_workers
-    from candidates
-    inner join {{ ref('int_station_months') }} as station_months
-        on
-            candidates.as_of_month = station_months.month_start
-            and station_months.operating_status = 'operating'
-            and candidates.as_of_date >= station_months.opened_on
-            and {{ region_within('station_months.region_code', 'candidates.adcode') }}
+    from {{ ref('int_station_months') }} as station_months
+    cross join prefix_lengths
     where
-        candidates.metric_code in (
-            'township_stations', 'village_stations', 'station_social_workers', 'station_coverage_rate'
-        )
-    group by candidates.report_fact_id
+        station_months.operating_status = 'operating'
+        and station_months.opened_on <= {{ month_end('station_months.month_start') }}
+    group by
+        station_months.month_start,
+        prefix_lengths.prefix_length,
+        substr(station_months.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-townships as (
+townships_by_prefix as (
 
     select
-        candidates.report_fact_id,
+        prefix_lengths.prefix_length,
+        substr(divisions.division_code, 1, prefix_lengths.prefix_length) as region_prefix,
         count(*) as townships_listed
-    from candidates
-    inner join {{ ref('stg_regions') }} as divisions
-        on
-            divisions.division_level = 'township'
-            and {{ region_within('divisions.division_code', 'candidates.adcode') }}
-    where candidates.metric_code = 'station_coverage_rate'
-    group by candidates.report_fact_id
+    from {{ ref('stg_regions') }} as divisions
+    cross join prefix_lengths
+    where divisions.division_level = 'township'
+    group by prefix_lengths.prefix_length, substr(divisions.division_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-agencies as (
+agencies_by_prefix as (
 
     select
-        candidates.report_fact_id,
+        agency_months.month_start,
+        prefix_lengths.prefix_length,
+        substr(agency_months.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
         count(*) as social_work_agencies,
         sum(coalesce(agency_months.full_time_staff, 0)) as agency_staff
-    from candidates
-    inner join {{ ref('int_agency_months') }} as agency_months
-        on
-            candidates.as_of_month = agency_months.month_start
-            and agency_months.is_active
-            and {{ region_within('agency_months.region_code', 'candidates.adcode') }}
-    where candidates.metric_code in ('social_work_agencies', 'agency_staff')
-    group by candidates.report_fact_id
+    from {{ ref('int_agency_months') }} as agency_months
+    cross join prefix_lengths
+    where agency_months.is_active
+    group by
+        agency_months.month_start,
+        prefix_lengths.prefix_length,
+        substr(agency_months.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-funding as (
+funding_by_prefix as (
 
     select
-        candidates.report_fact_id,
+        {{ month_start('contracts.signed_on') }} as signed_month,
+        prefix_lengths.prefix_length,
+        substr(contracts.purchaser_region_code, 1, prefix_lengths.prefix_length) as region_prefix,
         sum(case when contracts.funding_source = 'fiscal' then contracts.amount_yuan else 0 end)
             as government_purchase_funding,
         sum(case when contracts.funding_source = 'lottery' then contracts.amount_yuan else 0 end)
@@ -180,17 +204,12 @@ funding as (
         sum(case when contracts.funding_source = 'charity' then contracts.amount_yuan else 0 end)
             as charity_funding,
         count(*) as service_projects
-    from candidates
-    inner join {{ ref('stg_funding') }} as contracts
-        on
-            extract(year from contracts.signed_on) = candidates.report_year
-            and candidates.as_of_date >= contracts.signed_on
-            and {{ region_within('contracts.purchaser_region_code', 'candidates.adcode') }}
-    where
-        candidates.metric_code in (
-            'government_purchase_funding', 'lottery_funding', 'charity_funding', 'service_projects'
-        )
-    group by candidates.report_fact_id
+    from {{ ref('stg_funding') }} as contracts
+    cross join prefix_lengths
+    group by
+        {{ month_start('contracts.signed_on') }},
+        prefix_lengths.prefix_length,
+        substr(contracts.purchaser_region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
@@ -204,21 +223,61 @@ session_attendance as (
 
 ),
 
+training_by_prefix as (
+
+    select
+        {{ month_start('sessions.start_on') }} as start_month,
+        prefix_lengths.prefix_length,
+        substr(sessions.organizer_region_code, 1, prefix_lengths.prefix_length) as region_prefix,
+        count(*) as training_sessions,
+        sum(coalesce(session_attendance.participants, 0)) as training_participants,
+        sum(coalesce(sessions.budget_yuan, 0)) as training_funding
+    from {{ ref('stg_training_sessions') }} as sessions
+    left join session_attendance
+        on sessions.session_code = session_attendance.session_code
+    cross join prefix_lengths
+    group by
+        {{ month_start('sessions.start_on') }},
+        prefix_lengths.prefix_length,
+        substr(sessions.organizer_region_code, 1, prefix_lengths.prefix_length)
+
+),
+
+funding as (
+
+    select
+        candidates.report_fact_id,
+        sum(by_prefix.government_purchase_funding) as government_purchase_funding,
+        sum(by_prefix.lottery_funding) as lottery_funding,
+        sum(by_prefix.charity_funding) as charity_funding,
+        sum(by_prefix.service_projects) as service_projects
+    from candidates
+    inner join funding_by_prefix as by_prefix
+        on
+            {{ same_region_prefix('candidates', 'by_prefix') }}
+            and candidates.report_year = extract(year from by_prefix.signed_month)
+            and candidates.as_of_month >= by_prefix.signed_month
+    where
+        candidates.metric_code in (
+            'government_purchase_funding', 'lottery_funding', 'charity_funding', 'service_projects'
+        )
+    group by candidates.report_fact_id
+
+),
+
 training as (
 
     select
         candidates.report_fact_id,
-        count(*) as training_sessions,
-        sum(coalesce(session_attendance.participants, 0)) as training_participants,
-        sum(coalesce(sessions.budget_yuan, 0)) as training_funding
+        sum(by_prefix.training_sessions) as training_sessions,
+        sum(by_prefix.training_participants) as training_participants,
+        sum(by_prefix.training_funding) as training_funding
     from candidates
-    inner join {{ ref('stg_training_sessions') }} as sessions
+    inner join training_by_prefix as by_prefix
         on
-            extract(year from sessions.start_on) = candidates.report_year
-            and candidates.as_of_date >= sessions.start_on
-            and {{ region_within('sessions.organizer_region_code', 'candidates.adcode') }}
-    left join session_attendance
-        on sessions.session_code = session_attendance.session_code
+            {{ same_region_prefix('candidates', 'by_prefix') }}
+            and candidates.report_year = extract(year from by_prefix.start_month)
+            and candidates.as_of_month >= by_prefix.start_month
     where candidates.metric_code in ('training_sessions', 'training_participants', 'training_funding')
     group by candidates.report_fact_id
 
@@ -228,6 +287,7 @@ figures as (
 
     select
         candidates.report_fact_id,
+        region_rows.registry_rows,
         case candidates.metric_code
             when 'certified_social_workers' then coalesce(workers.certified_social_workers, 0)
             when 'certified_assistant' then coalesce(workers.certified_assistant, 0)
@@ -251,11 +311,27 @@ figures as (
         end as registry_figure,
         coalesce(townships.townships_listed, 0) as townships_listed
     from candidates
-    left join workers on candidates.report_fact_id = workers.report_fact_id
-    left join exams on candidates.report_fact_id = exams.report_fact_id
-    left join stations on candidates.report_fact_id = stations.report_fact_id
-    left join townships on candidates.report_fact_id = townships.report_fact_id
-    left join agencies on candidates.report_fact_id = agencies.report_fact_id
+    left join region_rows_by_prefix as region_rows
+        on {{ same_region_prefix('candidates', 'region_rows') }}
+    left join workers_by_prefix as workers
+        on
+            {{ same_region_prefix('candidates', 'workers') }}
+            and candidates.as_of_month = workers.month_start
+    left join exams_by_prefix as exams
+        on
+            {{ same_region_prefix('candidates', 'exams') }}
+            and candidates.as_of_month = exams.month_start
+            and candidates.report_year = exams.certified_year
+    left join stations_by_prefix as stations
+        on
+            {{ same_region_prefix('candidates', 'stations') }}
+            and candidates.as_of_month = stations.month_start
+    left join townships_by_prefix as townships
+        on {{ same_region_prefix('candidates', 'townships') }}
+    left join agencies_by_prefix as agencies
+        on
+            {{ same_region_prefix('candidates', 'agencies') }}
+            and candidates.as_of_month = agencies.month_start
     left join funding on candidates.report_fact_id = funding.report_fact_id
     left join training on candidates.report_fact_id = training.report_fact_id
 
@@ -273,7 +349,7 @@ reasoned as (
             when dated.is_target then 'target'
             when dated.adcode is null or dated.report_year is null then 'missing_region_or_year'
             when definitions.metric_code is null then 'metric_not_answerable'
-            when region_rows.registry_rows is null then 'region_without_registry_rows'
+            when figures.registry_rows is null then 'region_without_registry_rows'
             when
                 dated.report_year < extract(year from dated.first_month)
                 or dated.report_year > extract(year from dated.last_month_end)
@@ -286,8 +362,6 @@ reasoned as (
     from dated
     left join {{ ref('metric_registry_definitions') }} as definitions
         on dated.metric_code = definitions.metric_code
-    left join region_rows
-        on dated.report_fact_id = region_rows.report_fact_id
     left join figures
         on dated.report_fact_id = figures.report_fact_id
 

@@ -1,32 +1,33 @@
 {#-
-    Type-2 history of each certified person (id_number_hash), derived deterministically from the monthly
-    person states: a new version starts in the first month any tracked attribute differs from the previous
-    month (highest level held, registration status, employer, station, region).
+    Type-2 history of each certified person (id_number_hash), derived deterministically from the person's
+    versions (int_worker_versions): a new dimension version starts where any tracked attribute differs from the
+    previous person version (highest level held, registration status, employer, station, region); versions that
+    change only untracked attributes merge, keeping the latest one's values.
 -#}
 with
 
-worker_months as (
+person_versions as (
 
     select
-        worker_months.*,
+        person_versions.*,
         {{ generate_surrogate_key([
             'highest_level', 'registration_status', 'employer_uscc', 'employer_name', 'station_code', 'region_code'
         ]) }} as attribute_hash
-    from {{ ref('int_worker_months') }} as worker_months
+    from {{ ref('int_worker_versions') }} as person_versions
 
 ),
 
 flagged as (
 
     select
-        worker_months.*,
+        person_versions.*,
         case
-            when lag(worker_months.attribute_hash) over (
-                partition by worker_months.id_number_hash order by worker_months.month_start
-            ) = worker_months.attribute_hash then 0
+            when lag(person_versions.attribute_hash) over (
+                partition by person_versions.id_number_hash order by person_versions.valid_from
+            ) = person_versions.attribute_hash then 0
             else 1
         end as starts_version
-    from worker_months
+    from person_versions
 
 ),
 
@@ -36,24 +37,10 @@ numbered as (
         flagged.*,
         sum(flagged.starts_version) over (
             partition by flagged.id_number_hash
-            order by flagged.month_start
+            order by flagged.valid_from
             rows between unbounded preceding and current row
-        ) as version_number,
-        row_number() over (
-            partition by flagged.id_number_hash order by flagged.month_start desc
-        ) as months_from_last
+        ) as version_number
     from flagged
-
-),
-
-versions as (
-
-    select
-        id_number_hash,
-        version_number,
-        min(month_start) as valid_from
-    from numbered
-    group by id_number_hash, version_number
 
 ),
 
@@ -61,15 +48,13 @@ version_rows as (
 
     select
         numbered.*,
-        versions.valid_from,
+        min(numbered.valid_from) over (
+            partition by numbered.id_number_hash, numbered.version_number
+        ) as version_valid_from,
         row_number() over (
-            partition by numbered.id_number_hash, numbered.version_number order by numbered.month_start desc
+            partition by numbered.id_number_hash, numbered.version_number order by numbered.valid_from desc
         ) as recency_in_version
     from numbered
-    inner join versions
-        on
-            numbered.id_number_hash = versions.id_number_hash
-            and numbered.version_number = versions.version_number
 
 ),
 
@@ -81,15 +66,16 @@ latest_in_version as (
 )
 
 select
-    {{ generate_surrogate_key(['id_number_hash', 'valid_from']) }} as worker_sk,
+    {{ generate_surrogate_key(['id_number_hash', 'version_valid_from']) }} as worker_sk,
     id_number_hash,
     cast(version_number as integer) as version_number,
-    valid_from,
+    version_valid_from as valid_from,
     coalesce(
-        lead(valid_from) over (partition by id_number_hash order by valid_from),
+        lead(version_valid_from) over (partition by id_number_hash order by version_valid_from),
         cast('9999-12-31' as date)
     ) as valid_to,
-    lead(valid_from) over (partition by id_number_hash order by valid_from) is null as is_current,
+    lead(version_valid_from) over (partition by id_number_hash order by version_valid_from) is null
+        as is_current,
     worker_name_masked,
     birth_year_band,
     gender,

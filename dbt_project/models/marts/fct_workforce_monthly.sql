@@ -8,17 +8,23 @@
 }}
 
 {#-
-    Certified workers by county, highest level held and month. Incremental: a run with vars min_month/max_month
-    rebuilds exactly those months (delete+insert on month_start); without them every month is rebuilt.
+    Certified workers by county, highest level held and month (one version in force per person and month, so
+    rows count people). Incremental: a run with vars min_month/max_month rebuilds exactly those months
+    (delete+insert on month_start); without them every month is rebuilt.
 -#}
 with
 
 worker_months as (
 
-    select * from {{ ref('int_worker_months') }}
+    select
+        months.month_start,
+        versions.*
+    from {{ ref('int_worker_versions') }} as versions
+    inner join {{ ref('int_months') }} as months
+        on {{ version_in_force('versions', 'months.month_start') }}
     where
-        is_certified
-        and {{ incremental_month_window('month_start') }}
+        versions.is_certified
+        and {{ incremental_month_window('months.month_start') }}
 
 )
 
@@ -29,12 +35,11 @@ select
     county_code,
     {{ generate_surrogate_key(['county_code']) }} as county_region_sk,
     highest_level as certificate_level,
-    count(distinct id_number_hash) as certified_workers,
-    count(distinct case when registration_status = 'active' then id_number_hash end) as active_workers,
-    count(distinct case when registration_status = 'suspended' then id_number_hash end) as suspended_workers,
-    count(distinct case when registration_status = 'expired' then id_number_hash end) as expired_workers,
-    count(distinct case when station_code is not null then id_number_hash end) as station_posted_workers,
-    count(distinct case when {{ month_start('certified_on') }} = month_start then id_number_hash end)
-        as newly_certified_workers
+    count(*) as certified_workers,
+    count(case when registration_status = 'active' then 1 end) as active_workers,
+    count(case when registration_status = 'suspended' then 1 end) as suspended_workers,
+    count(case when registration_status = 'expired' then 1 end) as expired_workers,
+    count(case when station_code is not null then 1 end) as station_posted_workers,
+    count(case when {{ month_start('certified_on') }} = month_start then 1 end) as newly_certified_workers
 from worker_months
 group by month_start, county_code, highest_level

@@ -4,7 +4,7 @@ import dagster as dg
 
 from shegong.defs.partitions import report_partitions
 from shegong.defs.resources import WarehouseResource
-from shegong.ingest.reports import ingest_report, report_files
+from shegong.ingest.reports import ingest_reports, report_files
 
 
 @dg.asset(
@@ -25,23 +25,25 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         context.log.error(
             f"asset raw/reports: {doc} is no longer in {folder}; remove its partition or land it again"
         )
-    quality = []
     with warehouse.connect() as con:
-        for doc in sorted(wanted & set(present)):
-            outcome = ingest_report(con, present[doc], warehouse.landing)
-            if outcome.status == "rejected":
-                context.log.error(f"asset raw/reports: {outcome.error}")
-            stats = outcome.stats or {}
-            quality.append(
-                {
-                    "doc": doc,
-                    "status": outcome.status,
-                    "facts": outcome.facts,
-                    "without_region": stats.get("facts_without_region", 0),
-                    "without_year": stats.get("facts_without_year", 0),
-                    "junk_lines_removed": stats.get("junk_lines_removed", 0),
-                }
-            )
+        outcomes = ingest_reports(
+            con, [present[doc] for doc in sorted(wanted & set(present))], warehouse.landing
+        )
+    quality = []
+    for outcome in outcomes:
+        if outcome.status == "rejected":
+            context.log.error(f"asset raw/reports: {outcome.error}")
+        stats = outcome.stats or {}
+        quality.append(
+            {
+                "doc": outcome.doc,
+                "status": outcome.status,
+                "facts": outcome.facts,
+                "without_region": stats.get("facts_without_region", 0),
+                "without_year": stats.get("facts_without_year", 0),
+                "junk_lines_removed": stats.get("junk_lines_removed", 0),
+            }
+        )
     extracted = [q for q in quality if q["status"] == "extracted"]
     table = (
         "| doc | status | facts | no region | no year | junk lines |\n|---|---|---|---|---|---|\n"

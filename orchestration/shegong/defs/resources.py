@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from shegong.config import settings
+from shegong.config import duckdb_config, settings
 from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
 from shegong.ingest.reports import ensure_report_tables
@@ -21,7 +21,7 @@ def open_with_backoff(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     with exponential backoff, then fail with one line saying who to look for."""
     for wait in (*LOCK_RETRY_SECONDS, None):
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config=duckdb_config())
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise

@@ -85,85 +85,135 @@ def _publication_date(published: str | None) -> dt.date | None:
         return None  # 'YYYY-MM' or 'YYYY' alone: the year still drives fact years, no date to reconcile by
 
 
-def ingest_report(
+FACT_COLUMNS = {
+    "doc": pa.string(),
+    "fact_index": pa.int32(),
+    "metric": pa.string(),
+    "value": pa.float64(),
+    "unit": pa.string(),
+    "qualifier": pa.string(),
+    "is_target": pa.bool_(),
+    "region": pa.string(),
+    "adcode": pa.string(),
+    "year": pa.int32(),
+    "quote": pa.string(),
+}
+DOCUMENT_COLUMNS = {
+    "doc": pa.string(),
+    "title": pa.string(),
+    "published": pa.string(),
+    "publication_date": pa.date32(),
+    "language": pa.string(),
+    "main_region": pa.string(),
+    "main_adcode": pa.string(),
+    "facts": pa.int32(),
+    "stats": pa.string(),
+}
+FILE_COLUMNS = {
+    "source_file": pa.string(),
+    "source_sha256": pa.string(),
+    "size_bytes": pa.int64(),
+    "status": pa.string(),
+    "error": pa.string(),
+    "rows": pa.int32(),
+}
+PROVENANCE_COLUMNS = {
+    "_source_file": pa.string(),
+    "_source_sha256": pa.string(),
+    "_ingested_at": pa.timestamp("us"),
+}
+
+
+def _table(rows: list[dict], columns: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([row[name] for row in rows], kind) for name, kind in columns.items()})
+
+
+def ingest_reports(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    paths: list[Path],
     landing_root: Path | None = None,
     now: dt.datetime | None = None,
-) -> ReportOutcome:
+) -> list[ReportOutcome]:
+    """Extract every report, then write them all in one transaction: each extracted document's facts replace
+    its earlier facts; a rejected file is recorded with its reason and leaves earlier facts in place. One
+    transaction for the batch because a DuckDB commit per document cost more than extracting it."""
     from shegong.extraction import ReportReadError, extract_file
 
     now = now or dt.datetime.now()
-    name = landing_name(path, landing_root)
-    sha256, size = file_digest(path)
-    try:
-        result = extract_file(path)
-    except ReportReadError as exc:
-        con.execute(
-            """insert or replace into audit.ingested_files
-               (registry, source_file, source_sha256, size_bytes, status, error, ingested_at, rows_in, rows_clean,
-                rows_quarantined)
-               values ('reports', ?, ?, ?, 'rejected', ?, ?, 0, 0, 0)""",
-            [name, sha256, size, str(exc), now],
+    outcomes: list[ReportOutcome] = []
+    facts: list[dict] = []
+    documents: list[dict] = []
+    files: list[dict] = []
+    for path in paths:
+        name = landing_name(path, landing_root)
+        sha256, size = file_digest(path)
+        provenance = {"_source_file": name, "_source_sha256": sha256, "_ingested_at": now}
+        try:
+            result = extract_file(path)
+        except ReportReadError as exc:
+            files.append(
+                {"source_file": name, "source_sha256": sha256, "size_bytes": size, "rows": 0}
+                | {"status": "rejected", "error": str(exc)}
+            )
+            outcomes.append(ReportOutcome(path.name, "rejected", error=str(exc)))
+            continue
+        extracted = [f.to_dict() for f in result.facts]
+        for index, fact in enumerate(extracted):
+            facts.append(
+                fact
+                | {"fact_index": index, "value": float(fact["value"]), "is_target": bool(fact["is_target"])}
+                | provenance
+            )
+        documents.append(
+            {
+                "doc": result.doc,
+                "title": result.title,
+                "published": result.published,
+                "publication_date": _publication_date(result.published),
+                "language": result.language,
+                "main_region": result.main_region,
+                "main_adcode": result.main_adcode,
+                "facts": len(extracted),
+                "stats": json.dumps(result.stats, ensure_ascii=False),
+                **provenance,
+            }
         )
-        return ReportOutcome(path.name, "rejected", error=str(exc))
+        files.append(
+            {"source_file": name, "source_sha256": sha256, "size_bytes": size, "rows": len(extracted)}
+            | {"status": "current", "error": None}
+        )
+        outcomes.append(ReportOutcome(result.doc, "extracted", len(extracted), result.stats))
 
-    facts = [f.to_dict() for f in result.facts]
-    table = pa.table(
-        {
-            "doc": pa.array([f["doc"] for f in facts], pa.string()),
-            "fact_index": pa.array(range(len(facts)), pa.int32()),
-            "metric": pa.array([f["metric"] for f in facts], pa.string()),
-            "value": pa.array([float(f["value"]) for f in facts], pa.float64()),
-            "unit": pa.array([f["unit"] for f in facts], pa.string()),
-            "qualifier": pa.array([f["qualifier"] for f in facts], pa.string()),
-            "is_target": pa.array([bool(f["is_target"]) for f in facts], pa.bool_()),
-            "region": pa.array([f["region"] for f in facts], pa.string()),
-            "adcode": pa.array([f["adcode"] for f in facts], pa.string()),
-            "year": pa.array([f["year"] for f in facts], pa.int32()),
-            "quote": pa.array([f["quote"] for f in facts], pa.string()),
-            "_source_file": pa.array([name] * len(facts), pa.string()),
-            "_source_sha256": pa.array([sha256] * len(facts), pa.string()),
-            "_ingested_at": pa.array([now] * len(facts), pa.timestamp("us")),
-        }
-    )
     con.execute("begin transaction")
     try:
-        con.execute("delete from raw.report_facts where doc = ?", [result.doc])
-        con.execute("delete from raw.report_documents where doc = ?", [result.doc])
-        con.execute("delete from audit.ingested_files where registry = 'reports' and source_file = ?", [name])
-        con.register("incoming_facts", table)
-        con.execute("insert into raw.report_facts select * from incoming_facts")
-        con.unregister("incoming_facts")
+        con.register("incoming_documents", _table(documents, DOCUMENT_COLUMNS | PROVENANCE_COLUMNS))
+        con.register("incoming_facts", _table(facts, FACT_COLUMNS | PROVENANCE_COLUMNS))
+        con.register("incoming_files", _table(files, FILE_COLUMNS))
+        con.execute("delete from raw.report_facts where doc in (select doc from incoming_documents)")
+        con.execute("delete from raw.report_documents where doc in (select doc from incoming_documents)")
         con.execute(
-            "insert into raw.report_documents values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                result.doc,
-                result.title,
-                result.published,
-                _publication_date(result.published),
-                result.language,
-                result.main_region,
-                result.main_adcode,
-                len(facts),
-                json.dumps(result.stats, ensure_ascii=False),
-                name,
-                sha256,
-                now,
-            ],
+            """delete from audit.ingested_files where registry = 'reports'
+               and source_file in (select source_file from incoming_files where status = 'current')"""
         )
+        con.execute("insert into raw.report_facts select * from incoming_facts")
+        con.execute("insert into raw.report_documents select * from incoming_documents")
         con.execute(
             """insert or replace into audit.ingested_files
-               (registry, source_file, source_sha256, size_bytes, encoding, status, ingested_at, rows_in, rows_clean,
-                rows_quarantined)
-               values ('reports', ?, ?, ?, 'text', 'current', ?, ?, ?, 0)""",
-            [name, sha256, size, now, len(facts), len(facts)],
+               (registry, source_file, source_sha256, size_bytes, encoding, status, error, ingested_at, rows_in,
+                rows_clean, rows_quarantined)
+               select 'reports', source_file, source_sha256, size_bytes,
+                      case when status = 'current' then 'text' end, status, error, ?, rows, rows, 0
+               from incoming_files""",
+            [now],
         )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return ReportOutcome(result.doc, "extracted", len(facts), result.stats)
+    finally:
+        for view in ("incoming_documents", "incoming_facts", "incoming_files"):
+            con.unregister(view)
+    return outcomes
 
 
 def load_metric_catalogue(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,6 +1,7 @@
 {#-
-    The state of every certificate in every month from its first record on: the latest record whose reporting
-    month is on or before that month (a month's file lists only new or changed records).
+    Every record of a certificate as a version in force from its reporting month until the certificate's next
+    record (a month's file lists only new or changed records). The certificate's state in any month is the
+    version in force that month (macro version_in_force).
 -#}
 with
 
@@ -22,9 +23,9 @@ levels as (
 )
 
 select
-    {{ generate_surrogate_key(['records.certificate_no', 'months.month_start']) }} as certificate_month_id,
-    months.month_start,
-    months.month_end,
+    {{ generate_surrogate_key(['records.certificate_no', 'records.period_month']) }} as certificate_version_id,
+    records.period_month as valid_from,
+    records.next_period_month as valid_to,
     records.certificate_no,
     records.id_number_hash,
     records.worker_name_masked,
@@ -40,15 +41,11 @@ select
     records.station_code,
     records.region_code,
     records.county_code,
-    records.period_month as record_month,
-    records.registration_status <> 'cancelled'
-    and records.certified_on <= months.month_end as is_held,
+    -- The workers contract bounds certified_on by the end of the file's month, so a version is held in every
+    -- month it is in force unless cancelled.
+    records.registration_status <> 'cancelled' as is_held,
     records.source_file,
     records.source_row
 from records
-inner join {{ ref('int_months') }} as months
-    on
-        records.period_month <= months.month_start
-        and (records.next_period_month is null or records.next_period_month > months.month_start)
 left join levels
     on records.certificate_level = levels.certificate_level

@@ -1,0 +1,83 @@
+"""Reports through the real extractor into a real DuckDB file, written as one batch."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from shegong.ingest.load import ensure_schema
+from shegong.ingest.reports import ensure_report_tables, ingest_reports
+
+REPORT_2023 = "某市民政局2023年工作总结\n截至2023年底，全市持证社会工作者达到1200人，建成乡镇(街道)社工站35个。\n"
+REPORT_2023_CORRECTED = "某市民政局2023年工作总结\n截至2023年底，全市持证社会工作者达到1250人。\n"
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "build.duckdb"))
+    ensure_schema(connection)
+    ensure_report_tables(connection)
+    yield connection
+    connection.close()
+
+
+def facts(con, doc: str) -> list[tuple]:
+    return con.execute(
+        "select metric, value from raw.report_facts where doc = ? order by fact_index", [doc]
+    ).fetchall()
+
+
+def files(con) -> list[tuple]:
+    return con.execute(
+        "select source_file, status, rows_in, error is not null from audit.ingested_files "
+        "where registry = 'reports' order by source_file"
+    ).fetchall()
+
+
+def test_a_batch_writes_every_document_and_rejects_unreadable_files(con, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "reports").mkdir(parents=True)
+    good = landing / "reports" / "city_2023.txt"
+    good.write_text(REPORT_2023, encoding="utf-8")
+    other = landing / "reports" / "county_2023.txt"
+    other.write_text(REPORT_2023.replace("全市", "全县").replace("1200", "300"), encoding="gb18030")
+    empty = landing / "reports" / "empty.txt"
+    empty.write_bytes(b"")
+
+    outcomes = ingest_reports(con, [good, other, empty], landing)
+
+    assert [(o.doc, o.status) for o in outcomes] == [
+        ("city_2023.txt", "extracted"),
+        ("county_2023.txt", "extracted"),
+        ("empty.txt", "rejected"),
+    ]
+    assert ("certified_social_workers", 1200.0) in facts(con, "city_2023.txt")
+    assert ("certified_social_workers", 300.0) in facts(con, "county_2023.txt")
+    documents = con.execute("select doc, facts from raw.report_documents order by doc").fetchall()
+    assert documents == [("city_2023.txt", len(facts(con, "city_2023.txt"))), ("county_2023.txt", 2)]
+    assert files(con) == [
+        ("reports/city_2023.txt", "current", len(facts(con, "city_2023.txt")), False),
+        ("reports/county_2023.txt", "current", 2, False),
+        ("reports/empty.txt", "rejected", 0, True),
+    ]
+
+
+def test_re_extracting_replaces_a_documents_facts_and_a_rejected_resend_keeps_them(con, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "reports").mkdir(parents=True)
+    report = landing / "reports" / "city_2023.txt"
+    report.write_text(REPORT_2023, encoding="utf-8")
+    ingest_reports(con, [report], landing)
+    assert ("certified_social_workers", 1200.0) in facts(con, "city_2023.txt")
+
+    report.write_text(REPORT_2023_CORRECTED, encoding="utf-8")
+    ingest_reports(con, [report], landing)
+    assert facts(con, "city_2023.txt") == [("certified_social_workers", 1250.0)]
+    assert files(con) == [("reports/city_2023.txt", "current", 1, False)]
+
+    report.write_bytes(b"")
+    (outcome,) = ingest_reports(con, [report], landing)
+    assert outcome.status == "rejected" and "empty" in outcome.error
+    assert facts(con, "city_2023.txt") == [("certified_social_workers", 1250.0)]
+    statuses = {status for _, status, _, _ in files(con)}
+    assert statuses == {"current", "rejected"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -26,6 +27,25 @@ QUIET = {"loggers": {"progress": {}}}
 
 class NothingToBuild(RuntimeError):
     pass
+
+
+@contextlib.contextmanager
+def _one_planned_event_per_asset() -> Iterator[None]:
+    """A report run covers every document partition (thousands at scale), and Dagster writes one "planned"
+    event per partition when it creates the run: ~20 ms each in SQLite storage, 44 s for 2,000 documents.
+    Dagster's own switch makes it one event per asset. Its trade-off: a failed run does not mark each of its
+    partitions failed; the run's failure and the per-document table in the asset's metadata still say which
+    document failed (and an unreadable document does not fail the run: it is recorded as rejected)."""
+    name = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+    previous = os.environ.get(name)
+    os.environ[name] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = previous
 
 
 @dataclass
@@ -140,16 +160,17 @@ def run_pipeline(
         if documents is not None:  # the run's range: from the first to the last of the given documents
             keys = [k for k in keys if k in set(docs)]
         job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
-        result = job.execute_in_process(
-            instance=instance,
-            run_config=QUIET,
-            raise_on_error=False,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: keys[0],
-                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
-                **in_process_run_tags(),
-            },
-        )
+        with _one_planned_event_per_asset():
+            result = job.execute_in_process(
+                instance=instance,
+                run_config=QUIET,
+                raise_on_error=False,
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                    ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+                    **in_process_run_tags(),
+                },
+            )
         _collect(result, summary)
         summary.documents = len(docs)
         if not result.success:

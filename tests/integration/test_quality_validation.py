@@ -227,6 +227,54 @@ def test_chunked_validation_matches_whole(warehouse: Path, monkeypatch: pytest.M
     ]
 
 
+def test_column_sliced_validation_matches_whole(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large table is validated in frames of the columns each group of expectations reads (and its schema on
+    the columns alone): every verdict and observed value is the one of the whole frame."""
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "insert into raw.workers select * from raw.workers where certificate_no = '20203210000000005'"
+    )
+    con.execute("update raw.workers set gender = 'unknown' where certificate_no = '20203210000000001'")
+    con.execute(
+        "update raw.workers set employer_name = '电话13912345678' where certificate_no = '20203210000000002'"
+    )
+    con.execute("update raw.workers set registered_on = null where certificate_no = '20203210000000003'")
+    con.close()
+    whole = run_suite(warehouse, "raw.workers")
+    monkeypatch.setattr("shegong.quality.runner.SLICE_ROWS", 0)
+    sliced = run_suite(warehouse, "raw.workers")
+    assert sliced.rows == whole.rows and not sliced.success
+    assert [
+        (e.expectation, e.column, e.success, e.observed_value, e.unexpected_count, e.element_count)
+        for e in sliced.expectations
+    ] == [
+        (e.expectation, e.column, e.success, e.observed_value, e.unexpected_count, e.element_count)
+        for e in whole.expectations
+    ]
+
+
+def test_data_docs_render_once_per_run(warehouse: Path, tmp_path: Path) -> None:
+    """Saving a suite's result rewrites the run's index but renders no GX page unless the suite blocks the run;
+    the publish step's build_run_report renders them all. A suite's results never take those of the suites
+    named below it (raw.workers.files) with them."""
+    warehouse_dir, run_id = tmp_path / "warehouse", "run-docs"
+    con = duckdb.connect(str(warehouse))
+    con.execute(f"update raw.funding set amount_yuan = -5 where contract_no = '{REGION}-2024-GM01002'")
+    con.close()
+    root = warehouse_dir / "validation" / run_id
+    for suite in ("raw.workers.files", "raw.workers", "raw.funding"):
+        index = save_suite_result(warehouse_dir, run_id, run_suite(warehouse, suite, run_id=run_id))
+        assert index == root / "index.html" and index.exists()
+    pages = {p.relative_to(root / "validations").parts[:-3] for p in root.glob("validations/**/*.html")}
+    assert pages == {("raw", "funding")}  # blocked: rendered at once
+    html = index.read_text(encoding="utf-8")
+    assert all(suite in html for suite in ("raw.workers.files", "raw.workers", "raw.funding"))
+    build_run_report(run_id, warehouse_dir)
+    pages = {p.relative_to(root / "validations").parts[:-3] for p in root.glob("validations/**/*.html")}
+    assert pages == {("raw", "workers", "files"), ("raw", "workers"), ("raw", "funding")}
+    assert (root / "gx_index.html").exists() and "details</a>" in index.read_text(encoding="utf-8")
+
+
 def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tmp_path: Path) -> None:
     from shegong.defs.quality import quality_checks
     from shegong.defs.resources import WarehouseResource

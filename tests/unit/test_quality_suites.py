@@ -119,7 +119,7 @@ def test_aggregate_folds_chunks() -> None:
         {"success": False, "result": {"observed_value": 4}},
         {"success": False, "result": {}, "exception": "boom"},
     ]
-    folded = aggregate([chunk_1, chunk_2], configs, {})
+    folded = aggregate([list(parts) for parts in zip(chunk_1, chunk_2, strict=True)], configs, {})
     assert folded[0]["success"] is False
     assert folded[0]["result"]["unexpected_count"] == 2 and folded[0]["result"]["element_count"] == 7
     assert folded[1] == {"success": True, "result": {"observed_value": 1}, "exception": None}
@@ -170,7 +170,7 @@ def test_a_failing_frame_fails_the_right_expectation() -> None:
         name=pd.array(["甲", "电话13800001111", "丙", "丁"], dtype="str"),
     )
     chunks, rows, count = validate_frames([bad, _frame()], suite, "raw.metric_catalogue", {})
-    folded = aggregate(chunks, configs, {})
+    folded = aggregate([list(parts) for parts in zip(*chunks, strict=True)], configs, {})
     assert rows == 8 and count == 2
     assert [f["success"] for f in folded] == [False, False, False]
     assert [f["result"]["unexpected_count"] for f in folded][1:] == [1, 1]

@@ -28,7 +28,8 @@ PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    # The auditors' report is rebuilt for the run whether or not it publishes.
+    # The run's Data Docs are rendered here, once, from the results every check stored, whether or not the run
+    # publishes.
     report = build_run_report(context.run_id, warehouse.warehouse_dir)
     try:
         publication = publish(Path(warehouse.build_db), warehouse.published_db, context.run_id)

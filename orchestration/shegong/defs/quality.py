@@ -1,8 +1,9 @@
 """Great Expectations suites as Dagster asset checks: one check per suite on the asset it validates.
 
 A check pulls its frame(s) from the build file (read-only, via Arrow), validates with GX's pandas engine
-(chunked per partition for big tables), appends its rows to audit.audit_validation_results with the run id,
-stores the result in the run's Data Docs (<warehouse>/validation/<run_id>/index.html) and reports:
+(column group by column group, and chunked per partition, for big tables), appends its rows to
+audit.audit_validation_results with the run id, stores the result in the run's report
+(<warehouse>/validation/<run_id>/index.html; GX's pages are rendered once, by the publish step) and reports:
 severity ERROR when a blocking expectation failed (the check is blocking: downstream assets and publishing
 stop), WARN when only warnings failed.
 """

@@ -2,8 +2,8 @@
 
 run_suite(build_db, suite, run_id=...)        validate one suite (pandas engine, Arrow frames, chunked)
 record_outcome(con, run_id, outcome)          its rows into audit.audit_validation_results
-save_suite_result(warehouse_dir, run_id, o)   its GX result into the run's Data Docs (rebuilt)
-build_run_report(run_id, warehouse_dir)       the run's Data Docs: <warehouse>/validation/<run_id>/index.html
+save_suite_result(warehouse_dir, run_id, o)   its GX result into the run's folder (the run's index rewritten)
+build_run_report(run_id, warehouse_dir)       the run's Data Docs, rendered once: <warehouse>/validation/<run_id>/
 report_summary(db, warehouse_dir)             the one-screen summary of the latest run
 """
 

@@ -1,22 +1,28 @@
-"""The Great Expectations file context in `expectations/`, loaded quietly and once per process.
+"""The Great Expectations file context in `expectations/`, loaded quietly: once per process for its suites, and
+once more for each frame validated side by side (`validation_context`).
 
 GX is used with its pandas engine on frames pulled from DuckDB (GX on DuckDB through SQLAlchemy fails in metric
-resolution). Two process-wide settings make that fast and quiet:
+resolution). Process-wide settings make that fast and quiet:
   * progress bars are off in `great_expectations.yml` (`progress_bars: {globally: false}`), analytics off;
   * the pandas engine fingerprints every batch (an md5 over `hash_pandas_object`, 2 s per million Arrow-backed
     rows, recomputed per validation). We validate frames we have just pulled, so the fingerprint serves nothing:
-    `HASH_THRESHOLD = 0` skips it (the engine hashes only frames smaller than the threshold).
+    `HASH_THRESHOLD = 0` skips it (the engine hashes only frames smaller than the threshold);
+  * the fast paths of `shegong.quality.fastpaths` (large key sets, string `isin`, regex on non-ASCII text).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from shegong.config import EXPECTATIONS_DIR
+from shegong.quality import fastpaths
 
 DATASOURCE = "warehouse"
 BATCH_DEFINITION = "whole_frame"
@@ -29,51 +35,20 @@ def quiet_gx() -> None:
 
     pandas_execution_engine.HASH_THRESHOLD = 0
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    _fast_flat_sequences()
+    fastpaths.install()
 
 
-_SEQUENCES = (list, tuple, set, frozenset)
-_SCALARS = frozenset((str, int, float, bool, type(None)))
+def _open_file_context(root: Path):
+    quiet_gx()
+    import great_expectations as gx
 
-
-def _fast_flat_sequences() -> None:
-    """GX rebuilds an expectation's configuration with pydantic's `.dict()` on every access (~170 times per
-    expectation in one validation), and pydantic copies a list element by element through `_get_value`: a
-    key set of a million dimension keys (`value_set` from a suite parameter) then costs minutes per
-    expectation. For a flat list/tuple/set of plain scalars `_get_value` returns a copy of the same elements
-    anyway; this takes that path in one C-level copy. Anything else goes through pydantic unchanged."""
-    from great_expectations.expectations.expectation import Expectation
-
-    original = Expectation._get_value
-    if getattr(original, "_shegong_fast", False):
-        return
-    generic = original.__func__
-
-    def _get_value(
-        cls, v, to_dict, by_alias, include, exclude, exclude_unset, exclude_defaults, exclude_none
-    ):
-        if (
-            include is None
-            and exclude is None
-            and type(v) in _SEQUENCES
-            and _SCALARS.issuperset(map(type, v))
-        ):
-            return type(v)(v)
-        return generic(
-            cls, v, to_dict, by_alias, include, exclude, exclude_unset, exclude_defaults, exclude_none
-        )
-
-    _get_value._shegong_fast = True
-    Expectation._get_value = classmethod(_get_value)
+    return gx.get_context(mode="file", context_root_dir=str(root))
 
 
 @functools.cache
 def file_context(root: Path = EXPECTATIONS_DIR):
     """The project's FileDataContext (suites, datasource assets, validation definitions, checkpoints)."""
-    quiet_gx()
-    import great_expectations as gx
-
-    return gx.get_context(mode="file", context_root_dir=str(root))
+    return _open_file_context(root)
 
 
 def suite_files(root: Path = EXPECTATIONS_DIR) -> dict[str, Path]:
@@ -96,10 +71,37 @@ def load_suites(root: Path = EXPECTATIONS_DIR) -> dict:
     return {suite.name: suite for suite in context.suites.all()}
 
 
-def batch_definition(data_asset: str, root: Path = EXPECTATIONS_DIR):
-    return (
-        file_context(root)
-        .data_sources.get(DATASOURCE)
-        .get_asset(data_asset)
-        .get_batch_definition(BATCH_DEFINITION)
-    )
+# Frames are validated side by side (shegong.quality.runner), each with a context of its own: a datasource's one
+# execution engine files every frame of an asset under the same batch id, so it can validate one at a time.
+WORKERS = 2
+_contexts_lock = threading.Lock()
+_idle_contexts: dict[Path, list] = {}
+_opened_contexts: dict[Path, int] = {}
+_definitions: dict[tuple[int, str], object] = {}
+
+
+@contextlib.contextmanager
+def validation_context(root: Path = EXPECTATIONS_DIR) -> Iterator:
+    """A file context no other validation is using, for the time of one validation (the project's own, or one
+    more opened when validations run side by side)."""
+    with _contexts_lock:
+        idle = _idle_contexts.setdefault(root, [])
+        if idle:
+            context = idle.pop()
+        else:
+            opened = _opened_contexts.get(root, 0)
+            context = file_context(root) if opened == 0 else _open_file_context(root)
+            _opened_contexts[root] = opened + 1
+    try:
+        yield context
+    finally:
+        with _contexts_lock:
+            _idle_contexts[root].append(context)
+
+
+def batch_definition(context, data_asset: str):
+    key = (id(context), data_asset)
+    if key not in _definitions:
+        asset = context.data_sources.get(DATASOURCE).get_asset(data_asset)
+        _definitions[key] = asset.get_batch_definition(BATCH_DEFINITION)
+    return _definitions[key]

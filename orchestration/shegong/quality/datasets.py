@@ -14,7 +14,7 @@ import yaml
 from shegong.config import EXPECTATIONS_DIR
 
 DATASETS_FILE = "datasets.yml"
-DEFAULT_CHUNK_ROWS = 500_000
+DEFAULT_CHUNK_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Frames for GX's pandas engine, pulled from DuckDB through Arrow, in chunks for big tables.
+"""Frames for GX's pandas engine, pulled from DuckDB through Arrow: whole, or only some columns, or in chunks of
+partitions for big tables; and the frame of a dataset's columns without its rows.
 
 Column types are chosen for the GX metrics that run on them (measured on a million rows):
-  strings   → pandas' Arrow-backed `str` dtype: regex and set checks run in Arrow compute;
+  strings   → pandas' Arrow-backed `str` dtype: regex and set checks run in Arrow compute (shegong.quality.fastpaths
+              keeps them there where pandas 3.1 would not), a missing value reads NaN in GX's results;
   decimals  → float64, integers → int64 (float64 when nullable): `between` is vectorised only for numpy numbers
               (an ArrowDtype decimal goes through a Python `map`, ~0.6 s per million rows);
   dates     → datetime64[ns], clamped to 1678-01-01 … 2262-01-01 (the ns range; an SCD2 '9999-12-31' stays the
@@ -12,7 +14,6 @@ Column types are chosen for the GX metrics that run on them (measured on a milli
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import duckdb
 import numpy as np
@@ -61,22 +62,31 @@ def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
 
 def pull(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
     """The whole result of `sql` as a validation frame (fully fetched: nothing stays pending)."""
-    if params:
-        return arrow_to_frame(con.execute(sql, params).to_arrow_table())
-    return arrow_to_frame(con.sql(sql).to_arrow_table())
+    return arrow_to_frame(con.sql(sql, params=params or None).to_arrow_table())
 
 
-def plan_chunks(
-    con: duckdb.DuckDBPyConnection, sql: str, partition_column: str | None, chunk_rows: int
-) -> list[list] | None:
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def schema_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """The frame of `sql` without its rows: its columns, in order, with the types of a full pull."""
+    return pull(con, f"select * from ({sql}) limit 0")
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, sql: str, partition_column: str | None) -> list[tuple]:
+    """(partition value, rows) in partition order, or one (None, rows) without a partition column."""
+    if not partition_column:
+        return [(None, con.execute(f"select count(*) from ({sql})").fetchall()[0][0])]
+    return con.execute(
+        f"select {_quote(partition_column)} as v, count(*) from ({sql}) group by 1 order by 1 nulls first"
+    ).fetchall()
+
+
+def plan_chunks(counts: list[tuple], partition_column: str | None, chunk_rows: int) -> list[list] | None:
     """Partition values grouped into chunks of at most ~chunk_rows rows (one value never splits), or None when
     the frame is small enough (or has no partition column) to validate in one piece."""
-    if not partition_column:
-        return None
-    counts = con.execute(
-        f'select "{partition_column}" as v, count(*) from ({sql}) group by 1 order by 1 nulls first'
-    ).fetchall()
-    if sum(n for _, n in counts) <= chunk_rows:
+    if not partition_column or sum(n for _, n in counts) <= chunk_rows:
         return None
     chunks: list[list] = []
     current: list = []
@@ -92,20 +102,22 @@ def plan_chunks(
     return chunks
 
 
-def chunk_frames(
-    con: duckdb.DuckDBPyConnection, sql: str, partition_column: str | None, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
-    """The frame of `sql`, whole or one chunk of partition values at a time."""
-    chunks = plan_chunks(con, sql, partition_column, chunk_rows)
-    if chunks is None:
-        yield pull(con, sql)
-        return
-    for values in chunks:
-        present = [v for v in values if v is not None]
-        conditions = []
-        if present:
-            conditions.append(f'"{partition_column}" in (select unnest(?))')
-        if len(present) < len(values):
-            conditions.append(f'"{partition_column}" is null')
-        where = " or ".join(conditions)
-        yield pull(con, f"select * from ({sql}) where {where}", [present] if present else [])
+def chunk_frame(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    partition_column: str | None,
+    values: list | None,
+    columns: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """The frame of `sql` (only `columns`, when given): whole, or the rows of one chunk of partition values."""
+    select = "*" if columns is None else ", ".join(map(_quote, columns))
+    if values is None:
+        return pull(con, f"select {select} from ({sql})" if columns is not None else sql)
+    present = [v for v in values if v is not None]
+    conditions = []
+    if present:
+        conditions.append(f"{_quote(partition_column)} in (select unnest(?))")
+    if len(present) < len(values):
+        conditions.append(f"{_quote(partition_column)} is null")
+    where = " or ".join(conditions)
+    return pull(con, f"select {select} from ({sql}) where {where}", [present] if present else [])

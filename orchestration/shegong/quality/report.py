@@ -1,9 +1,12 @@
 """Auditor reports: GX Data Docs per run under <warehouse>/validation/<run_id>/, a `latest` pointer, and the
 one-screen summary behind `shegong report`.
 
-Each validated suite's aggregated result is stored (GX's JSON) under <run>/results/; the run's site is rebuilt
-from those results after every suite, so the report is complete up to the last check even when a blocking
-failure stops the run before publishing.
+Each validated suite's aggregated result is stored (GX's JSON) under <run>/results/, and the run's own index
+(index.html: verdict, failing expectations, every suite) is rewritten from the stored results, so it is complete
+up to the last check even when a blocking failure stops the run before publishing. GX's Data Docs pages are
+rendered once per run, by the publish step (`build_run_report`, ~1.5 s for every suite at the `large` scale where
+rendering after each suite cost ~0.5 s a suite and grew with the run). A failing blocking check stops the run
+before that step, so a suite whose blocking expectations failed has its page rendered at once.
 """
 
 from __future__ import annotations
@@ -68,9 +71,12 @@ def _result_key(suite: str, run_id: str, run_time: dt.datetime, data_asset: str)
 
 def save_suite_result(warehouse_dir: Path | str, run_id: str, outcome: SuiteOutcome) -> Path:
     """Store the suite's aggregated result in the run's folder (replacing an earlier one of the same suite in
-    this run) and rebuild the run's Data Docs. Returns the run's index.html."""
+    this run) and rewrite the run's index. GX's page of the suite is rendered now only when its blocking
+    expectations failed (the publish step that renders the others will not run). Returns the run's index.html."""
     root = run_dir(warehouse_dir, run_id)
-    suite_results = root / RESULTS / Path(*outcome.suite.split("."))
+    # <suite path>/<run id>/: a suite's folder also holds the folders of suites named below it
+    # (marts.fct_certifications.reconciliation), which must stay.
+    suite_results = root / RESULTS / Path(*outcome.suite.split(".")) / run_id
     if suite_results.exists():
         shutil.rmtree(suite_results)
     context = _context(root)
@@ -79,23 +85,27 @@ def save_suite_result(warehouse_dir: Path | str, run_id: str, outcome: SuiteOutc
     result.meta["run_id"] = {"run_name": run_id, "run_time": run_time.isoformat()}
     key = _result_key(outcome.suite, run_id, run_time, outcome.dataset.data_asset)
     context.validation_results_store.set(key, result)
-    return build_run_report(run_id, warehouse_dir, context=context, only=[key])
+    if outcome.blocking_failed:
+        _render(root, context, only=[key])
+    return _write_index(warehouse_dir, run_id)
 
 
-def build_run_report(run_id: str, warehouse_dir: Path | str, context=None, only: list | None = None) -> Path:
-    """(Re)build the Data Docs of a run from its stored suite results (all pages, or the pages of `only` and
-    the index); point `latest` at it. Returns the run's index.html (a page listing nothing when no suite was
-    validated in the run)."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
+def build_run_report(run_id: str, warehouse_dir: Path | str) -> Path:
+    """Render the Data Docs of a run from its stored suite results, write its index and point `latest` at it.
+    Returns the run's index.html (a page listing nothing when no suite was validated in the run)."""
     root = run_dir(warehouse_dir, run_id)
     root.mkdir(parents=True, exist_ok=True)
-    context = context or _context(root)
+    _render(root, _context(root))
+    return _write_index(warehouse_dir, run_id)
+
+
+def _render(root: Path, context, only: list | None = None) -> None:
+    """GX's pages of the run's stored results (all, or those of `only`) and GX's index of them."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    keys = only or context.validation_results_store.list_keys()
     suites = load_suites()
-    validated = {
-        key.expectation_suite_identifier.name for key in context.validation_results_store.list_keys()
-    }
-    for name in sorted(validated):
+    for name in sorted({key.expectation_suite_identifier.name for key in keys}):
         if name in suites:
             suite = copy.deepcopy(suites[name])
             for expectation in suite.expectations:
@@ -111,8 +121,12 @@ def build_run_report(run_id: str, warehouse_dir: Path | str, context=None, only:
     # GX's own index builds its table with scripts from public CDNs: on a closed network (where many
     # auditors work) it renders empty. The run's index is a self-contained page; GX's stays beside it.
     shutil.move(root / "index.html", root / GX_INDEX)
+
+
+def _write_index(warehouse_dir: Path | str, run_id: str) -> Path:
+    root = run_dir(warehouse_dir, run_id)
     index = root / "index.html"
-    index.write_text(auditor_index_html(run_id, _suite_sections(root, context)), encoding="utf-8")
+    index.write_text(auditor_index_html(run_id, _suite_sections(root)), encoding="utf-8")
     _point_latest(Path(warehouse_dir) / "validation", run_id)
     return index
 
@@ -120,25 +134,26 @@ def build_run_report(run_id: str, warehouse_dir: Path | str, context=None, only:
 GX_INDEX = "gx_index.html"
 
 
-def _suite_sections(root: Path, context) -> list[dict]:
-    """Every validated suite of the run with its expectations' outcomes, from the stored GX results."""
+def _suite_sections(root: Path) -> list[dict]:
+    """Every validated suite of the run with its expectations' outcomes, read from the stored GX results (plain
+    JSON: cheap enough to redo after every suite)."""
     sections = []
-    for key in context.validation_results_store.list_keys():
-        result = context.validation_results_store.get(key)
-        suite = key.expectation_suite_identifier.name
+    for path in sorted((root / RESULTS).rglob("*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        suite = result["suite_name"]
         pages = sorted(root.glob("validations/" + "/".join(suite.split(".")) + "/*/*/*.html"))
         expectations = []
-        for outcome in result.results:
-            config = outcome.expectation_config
-            meta = config.meta or {}
-            details = outcome.result or {}
+        for outcome in result["results"]:
+            config = outcome["expectation_config"]
+            meta = config.get("meta") or {}
+            details = outcome.get("result") or {}
             expectations.append(
                 {
-                    "type": config.type,
-                    "column": column_of(config.kwargs) or "",
+                    "type": config["type"],
+                    "column": column_of(config.get("kwargs") or {}) or "",
                     "severity": meta.get("severity", "warning"),
                     "meaning": meta.get("meaning", ""),
-                    "success": bool(outcome.success),
+                    "success": bool(outcome["success"]),
                     "observed": details.get("observed_value", ""),
                     "unexpected": details.get("unexpected_count"),
                 }

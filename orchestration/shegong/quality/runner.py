@@ -1,5 +1,10 @@
-"""Running a suite on its dataset: pull the frame(s) from the build file, validate each chunk with GX's pandas
-engine, aggregate the chunk results per expectation, and turn them into rows of audit.audit_validation_results.
+"""Running a suite on its dataset: pull the frame(s) from the build file, validate each with GX's pandas engine,
+aggregate the results per expectation, and turn them into rows of audit.audit_validation_results.
+
+A small dataset is validated as one frame (in chunks of partitions when it has them). A large one is validated
+in batches of the expectations that read the same columns, each on a frame of just those columns (see
+`plan_batches`): GX copies the whole frame for every expectation on a column with missing values, and a frame of
+a few columns keeps memory at a few hundred MB where the whole table takes gigabytes.
 
 No Dagster here: the asset checks in `shegong.defs.quality` call `run_suite`, `record_outcome` and
 `shegong.quality.report.save_suite_result`.
@@ -9,18 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 import re
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from shegong.publish import VALIDATION_DDL
-from shegong.quality.context import batch_definition, load_suites
+from shegong.quality import fastpaths
+from shegong.quality.context import WORKERS, batch_definition, load_suites, validation_context
 from shegong.quality.datasets import Dataset, builtin_parameters, dataset
-from shegong.quality.frames import chunk_frames
+from shegong.quality.frames import chunk_frame, count_rows, plan_chunks, schema_frame
 
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 # Aggregating chunk results: these are right when every chunk passes (map expectations count per row; a column's
@@ -38,6 +46,18 @@ CHUNK_SAFE = {
     "expect_table_row_count_to_equal",
 }
 UNIQUENESS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+# Expectations on the table's columns (names, order, count) read no rows; row counts read no column.
+SCHEMA = {
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_table_column_count_to_equal",
+    "expect_table_column_count_to_be_between",
+    "expect_column_to_exist",
+}
+ROW_COUNTS = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+# Above this many rows a suite is validated column group by column group (below, one frame costs less than the
+# ~10 ms GX spends per extra batch).
+SLICE_ROWS = 100_000
 
 # Personal data must never reach a report: unexpected values shown to auditors are masked when they look like
 # an ID number or a mobile number (the very values the PII expectations exist to catch).
@@ -142,16 +162,16 @@ def _judge_row_count(kind: str, kwargs: Mapping, rows: int) -> bool:
     return (low is None or rows >= low) and (high is None or rows <= high)
 
 
-def aggregate(chunks: list[list], configs: list, parameters: Mapping) -> list[dict]:
-    """Per expectation (position in the suite), the chunk results folded into one: success when every chunk
-    succeeds (row counts are summed and re-judged), unexpected and element counts summed, the observed values
-    combined (min of minima, max of maxima, first otherwise), the first few unexpected values kept.
+def aggregate(per_expectation: list[list[dict]], configs: list, parameters: Mapping) -> list[dict]:
+    """Per expectation (position in the suite), the results of its batches folded into one: success when every
+    batch succeeds (row counts are summed and re-judged), unexpected and element counts summed, the observed
+    values combined (min of minima, max of maxima, first otherwise), the first few unexpected values kept.
 
-    `chunks` holds, per chunk, a list of dicts {success, result, exception} in suite order."""
+    `per_expectation` holds, per expectation in suite order, a list of dicts {success, result, exception}: one
+    per chunk of rows it was validated on."""
     folded = []
-    for position, config in enumerate(configs):
+    for config, parts in zip(configs, per_expectation, strict=True):
         kind = config["type"]
-        parts = [chunk[position] for chunk in chunks]
         errors = [p["exception"] for p in parts if p.get("exception")]
         results = [p.get("result") or {} for p in parts]
         merged: dict = {}
@@ -193,12 +213,24 @@ def _parameters(
     """Built-in parameters, then the suite's generated key sets (meta.parameters), then datasets.yml's."""
     values: dict[str, object] = dict(builtin_parameters(today))
     for name, sql in {**(generated or {}), **spec.parameters}.items():
-        rows = con.execute(sql).fetchall()
-        if len(rows) == 1 and len(rows[0]) == 1 and not name.endswith("_keys"):
+        rows = None if name.endswith("_keys") else con.execute(sql).fetchall()
+        if rows is not None and len(rows) == 1 and len(rows[0]) == 1:
             values[name] = rows[0][0]
         else:
-            values[name] = sorted({r[0] for r in rows if r[0] is not None}, key=str)
+            values[name] = _key_set(con, sql, rows)
     return values
+
+
+def _key_set(con: duckdb.DuckDBPyConnection, sql: str, rows: list | None) -> fastpaths.KeySet:
+    """The distinct values of the first column, without nulls, sorted by their text. Text keys (a million
+    worker keys) are deduplicated and sorted by DuckDB: its order of strings is that of Python's."""
+    relation = con.sql(sql)
+    if rows is None and str(relation.types[0]) == "VARCHAR":
+        column = '"' + relation.columns[0].replace('"', '""') + '"'
+        query = f"select distinct {column} from ({sql}) where {column} is not null order by {column}"
+        return fastpaths.KeySet(con.sql(query).to_arrow_table().column(0).to_pylist())
+    rows = relation.fetchall() if rows is None else rows
+    return fastpaths.KeySet(sorted({r[0] for r in rows if r[0] is not None}, key=str))
 
 
 def _chunk_result(suite_result, configs: list[dict]) -> list[dict]:
@@ -218,19 +250,162 @@ def _chunk_result(suite_result, configs: list[dict]) -> list[dict]:
     return [by_id.get(c.get("id"), missing) for c in configs]
 
 
+def validate_frame(frame, suite, data_asset: str, parameters: Mapping) -> list[dict]:
+    """One frame validated with the suite (or a suite of some of its expectations): results in its order."""
+    with validation_context() as context:
+        batch = batch_definition(context, data_asset).get_batch(batch_parameters={"dataframe": frame})
+        try:
+            result = batch.validate(
+                suite, expectation_parameters=dict(parameters), result_format=RESULT_FORMAT
+            )
+        finally:
+            _release(batch)
+    return _chunk_result(result, suite_configs(suite))
+
+
 def validate_frames(
     frames: Iterable, suite, data_asset: str, parameters: Mapping
 ) -> tuple[list[list], int, int]:
     """Validate each frame with the suite; returns (per-chunk results in suite order, rows, chunks)."""
-    definition = batch_definition(data_asset)
-    configs = suite_configs(suite)
     chunks, rows = [], 0
     for frame in frames:
         rows += len(frame)
-        batch = definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, expectation_parameters=dict(parameters), result_format=RESULT_FORMAT)
-        chunks.append(_chunk_result(result, configs))
+        chunks.append(validate_frame(frame, suite, data_asset, parameters))
     return chunks, rows, len(chunks)
+
+
+def _release(batch) -> None:
+    """Every frame of an asset is validated by the datasource's one execution engine under one batch id, and the
+    engine keeps every metric it resolved (a boolean array per expectation and row) and the last frame: dropped
+    after each validation, or they pile up to gigabytes over a run (and a metric of an earlier frame, filed under
+    the same batch id, must not be taken for one of this frame)."""
+    engine = batch.data.execution_engine
+    engine._metric_cache.clear()
+    engine.batch_manager.batch_data_cache.pop(batch.id, None)
+    engine.batch_manager.reset_batch_cache()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Expectations of a suite validated together: their positions in the suite, and the columns of the frame
+    (None: every column). A schema batch is validated on the dataset's columns without rows."""
+
+    positions: tuple[int, ...]
+    columns: tuple[str, ...] | None = None
+    schema: bool = False
+
+
+def columns_read(config: Mapping, columns: list[str]) -> frozenset[str] | None:
+    """The dataset's columns an expectation reads: None when it reads only the schema, an empty set when it
+    reads only the number of rows. A column the dataset lacks is left out (GX reports it missing all the same);
+    a row condition reads every column it names."""
+    kind, kwargs = config["type"], config["kwargs"]
+    if kind in SCHEMA:
+        return None
+    named = {kwargs.get(k) for k in ("column", "column_A", "column_B")} | set(kwargs.get("column_list") or [])
+    condition = kwargs.get("row_condition") or ""
+    named |= {c for c in columns if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", condition)}
+    read = frozenset(c for c in columns if c in named)
+    if read or kind in ROW_COUNTS:
+        return read
+    return None if named - {None} else frozenset(columns)  # only missing columns | a table-level unknown
+
+
+def plan_batches(configs: list[dict], columns: list[str], rows: int | None) -> list[Batch]:
+    """One batch of the whole suite on the whole frame for a small dataset (or one of unknown size). For a large
+    one: a batch per set of columns the expectations read (a set inside another's joins it), the row counts
+    riding with the first, and the schema expectations on the columns without rows."""
+    if rows is None or rows <= SLICE_ROWS:
+        return [Batch(tuple(range(len(configs))))]
+    schema: list[int] = []
+    counts: list[int] = []
+    groups: dict[frozenset[str], list[int]] = {}
+    for position, config in enumerate(configs):
+        read = columns_read(config, columns)
+        if read is None:
+            schema.append(position)
+        elif not read:
+            counts.append(position)
+        else:
+            groups.setdefault(read, []).append(position)
+    for read in sorted(groups, key=len):
+        wider = [other for other in groups if read < other]
+        if wider:
+            groups[min(wider, key=len)] += groups.pop(read)
+    batches = [
+        Batch(tuple(sorted(positions)), tuple(c for c in columns if c in read))
+        for read, positions in groups.items()
+    ]
+    if counts:
+        first = batches[0] if batches else Batch((), tuple(columns[:1]))
+        batches[:1] = [Batch(tuple(sorted(first.positions + tuple(counts))), first.columns)]
+    if schema:
+        batches.append(Batch(tuple(schema), schema=True))
+    return batches
+
+
+def _sub_suite(suite, positions: tuple[int, ...]):
+    """The suite itself, or a suite of some of its expectations (ids kept: results are matched by id)."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    configurations = suite.expectation_configurations
+    if len(positions) == len(configurations):
+        return suite
+    return ExpectationSuite(name=suite.name, expectations=[configurations[p] for p in positions])
+
+
+def _validate_batches(
+    con: duckdb.DuckDBPyConnection,
+    spec: Dataset,
+    suite,
+    parameters: Mapping,
+    schema,
+    chunks: list[list] | None,
+    rows: int | None,
+) -> tuple[list[list[dict]], int]:
+    """The suite's batches (`plan_batches`), each on its frame or chunks of frames, WORKERS frames at a time:
+    GX's own work holds the GIL, but Arrow's regex, set and hash kernels and DuckDB's pulls do not. Returns, per
+    expectation, its results in chunk order, and the rows validated."""
+    configs = suite_configs(suite)
+    plan = plan_batches(configs, list(schema.columns), rows)
+    suites = {batch: _sub_suite(suite, batch.positions) for batch in plan}
+    jobs = [(b, values) for b in plan for values in ([None] if b.schema or not chunks else chunks)]
+    cursors: queue.SimpleQueue = queue.SimpleQueue()  # a DuckDB connection serves one thread at a time
+    for _ in range(min(WORKERS, len(jobs))):
+        cursors.put(con.cursor())
+
+    def validate(batch: Batch, values: list | None) -> tuple[int, list[dict]]:
+        if batch.schema:
+            frame = schema
+        else:
+            cursor = cursors.get()
+            try:
+                frame = chunk_frame(cursor, spec.sql, spec.partition_column, values, batch.columns)
+            finally:
+                cursors.put(cursor)
+        return len(frame), validate_frame(frame, suites[batch], spec.data_asset, parameters)
+
+    per_expectation: list[list[dict]] = [[] for _ in configs]
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            # Batches with the most expectations first, so that no long one starts last.
+            futures: list = [None] * len(jobs)
+            for i in sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0].positions)):
+                futures[i] = pool.submit(validate, *jobs[i])
+            try:
+                for (batch, _), future in zip(jobs, futures, strict=True):
+                    validated, results = future.result()
+                    rows = validated if rows is None and not batch.schema else rows
+                    for position, part in zip(batch.positions, results, strict=True):
+                        per_expectation[position].append(part)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        while not cursors.empty():
+            cursors.get().close()
+    return per_expectation, rows or 0
 
 
 def _description(config: Mapping) -> str:
@@ -348,12 +523,20 @@ def run_suite(
     connection = con or duckdb.connect(str(build_db), read_only=True)
     try:
         parameters = _parameters(connection, spec, today, (suite.meta or {}).get("parameters"))
-        frames = chunk_frames(connection, spec.sql, spec.partition_column, spec.chunk_rows)
-        chunks, rows, count = validate_frames(frames, suite, spec.data_asset, parameters)
+        schema = schema_frame(connection, spec.sql)
+        # A table's rows are counted first (DuckDB knows them without a scan) to plan the batches; a derived
+        # dataset is computed by its query, so it validates whole (a column slice would compute it again).
+        counts = None
+        if spec.partition_column or not spec.derived:
+            counts = count_rows(connection, spec.sql, spec.partition_column)
+        rows = sum(n for _, n in counts) if counts is not None else None
+        chunks = plan_chunks(counts, spec.partition_column, spec.chunk_rows) if counts else None
+        per_expectation, rows = _validate_batches(connection, spec, suite, parameters, schema, chunks, rows)
     finally:
         if own:
             connection.close()
-    folded = aggregate(chunks, configs, parameters)
+    count = len(chunks) if chunks else 1
+    folded = aggregate(per_expectation, configs, parameters)
     asset = ".".join(spec.asset_key)
     validated_at = dt.datetime.now()
     meta = {

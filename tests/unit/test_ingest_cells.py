@@ -1,6 +1,7 @@
 import datetime as dt
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 
 from shegong.ingest import pii
@@ -66,6 +67,6 @@ def test_masks_and_derived_attributes():
     assert pii.mask_name("张三") == "张*"
     assert pii.mask_name("欧阳娜娜") == "欧***"
     assert pii.mask_identifier("320583199001010010") == "**************0010"
-    assert pii.birth_year_band("320583199001010010") == "1990-1994"
-    assert pii.gender("320583199001010010") == "male"  # 17th digit 1 is odd
-    assert pii.gender("320583199212120022") == "female"
+    ids = pa.array(["320583199001010010", "320583199212120022", "11010120040229001X"])
+    assert pii.birth_year_bands(ids).to_pylist() == ["1990-1994", "1990-1994", "2000-2004"]
+    assert pii.genders(ids).to_pylist() == ["male", "female", "male"]  # the 17th digit: odd for men

@@ -7,6 +7,9 @@ import functools
 import re
 from decimal import Decimal, InvalidOperation
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 # Full-width ASCII (U+FF01–FF5E) and the ideographic space map onto their half-width forms.
 _HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _DATE_PATTERNS = (
@@ -15,6 +18,12 @@ _DATE_PATTERNS = (
     re.compile(r"(\d{4})(\d{2})(\d{2})"),
 )
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# A cell `clean` would change: a full-width character, whitespace other than the plain space (str.split()'s
+# whitespace, listed in full: RE2's \s is narrower), or a space at either end or doubled.
+_NEEDS_CLEANING = (
+    r"[\x{ff01}-\x{ff5e}\x{9}-\x{d}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]|^ | $|  "
+)
 
 
 class CellError(ValueError):
@@ -37,6 +46,15 @@ def clean(value: object) -> str:
         # Spreadsheets store long codes as numbers; 1.23e17 must come back as its digits, not '1.23e+17'.
         value = int(value)
     return " ".join(to_halfwidth(str(value)).split())
+
+
+def clean_column(texts: pa.StringArray) -> pa.StringArray:
+    """`clean` over a column of text cells; only the few cells it would change go through Python."""
+    dirty = pc.match_substring_regex(texts, _NEEDS_CLEANING)
+    if not pc.any(dirty).as_py():
+        return texts
+    cleaned = [clean(text) for text in texts.filter(dirty).to_pylist()]
+    return pc.replace_with_mask(texts, dirty, pa.array(cleaned, pa.string()))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -14,17 +14,20 @@ For every current file, rows_in = rows_clean + rows_quarantined, and both sides 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from shegong.contracts import Contract, contracts
 from shegong.ingest import pii
-from shegong.ingest.reading import FileRejected, file_digest, read_registry_file
-from shegong.ingest.rows import redacted_cells, validate_rows
+from shegong.ingest.fingerprints import key_fingerprints
+from shegong.ingest.reading import FileRejected, RegistryFile, file_digest, read_registry_file
+from shegong.ingest.rows import ValidatedRows, redacted_cells, validate_rows
 
 RAW_TYPES = {
     "string": "VARCHAR",
@@ -32,12 +35,6 @@ RAW_TYPES = {
     "integer": "BIGINT",
     "decimal": "DECIMAL(18,2)",
     "date": "DATE",
-}
-ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "BIGINT": pa.int64(),
-    "DECIMAL(18,2)": pa.decimal128(18, 2),
-    "DATE": pa.date32(),
 }
 PROVENANCE = (
     ("_source_file", "VARCHAR"),
@@ -123,6 +120,42 @@ def landing_name(path: Path, landing_root: Path | None) -> str:
     return path.name
 
 
+@dataclass
+class PreparedFile:
+    """A file read and contract-checked: everything its ingest decides without the warehouse."""
+
+    path: Path
+    source: RegistryFile | None = None
+    checked: ValidatedRows | None = None
+    fingerprints: np.ndarray | None = None  # key_fingerprints of the clean rows
+    rejection: str | None = None  # why the whole file cannot be ingested
+
+
+def prepare_file(path: Path, contract: Contract, protector: pii.PiiProtector) -> PreparedFile:
+    """Read and check one file. Pure (no warehouse), so files can be prepared in worker processes."""
+    try:
+        source = read_registry_file(path, contract)
+    except FileRejected as exc:
+        return PreparedFile(path, rejection=str(exc))
+    checked = validate_rows(source, contract, protector)
+    keys = checked.clean.select([_key_column(contract, k) for k in contract.primary_key])
+    if contract.key_scope == "period":
+        keys = keys.append_column("_period_month", _constant(source.period_month, pa.date32(), keys.num_rows))
+    fingerprints = key_fingerprints(keys)
+    return PreparedFile(path, source, checked, fingerprints)
+
+
+def _key_column(contract: Contract, name: str) -> str:
+    return contract.by_name[name].raw_columns[0]
+
+
+def _cross_file_key(contract: Contract) -> list[str]:
+    """The raw columns two rows of different files must share to be duplicates: the primary key, and the
+    month for registries keyed per period."""
+    columns = [_key_column(contract, k) for k in contract.primary_key]
+    return [*columns, "_period_month"] if contract.key_scope == "period" else columns
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -136,35 +169,90 @@ def ingest_file(
     now = now or dt.datetime.now()
     name = landing_name(path, landing_root)
     sha256, size = file_digest(path)
-    seen = con.execute(
-        """select status from audit.ingested_files
-           where registry = ? and source_file = ? and source_sha256 = ? and status in ('current', 'rejected')""",
-        [contract.registry, name, sha256],
-    ).fetchall()
-    if seen:
-        return FileOutcome(name, "unchanged")
-    try:
-        source = read_registry_file(path, contract)
-    except FileRejected as exc:
-        _record_rejection(con, contract, name, sha256, size, str(exc), now)
-        return FileOutcome(name, "rejected", error=str(exc))
-    checked = validate_rows(source, contract, protector)
-
     con.execute("begin transaction")
     try:
-        superseded = _supersede(con, contract, name, source.reporting_region, source.period_month, now)
-        clean = _clean_table(
-            contract, checked, name, sha256, source.reporting_region, source.period_month, now
-        )
-        duplicates = _cross_file_duplicates(con, contract, clean)
+        loader = RegistryLoader(con, contract, index_table=False)
+        if loader.unchanged(name, sha256):
+            outcome = FileOutcome(name, "unchanged")
+        else:
+            outcome = loader.load(prepare_file(path, contract, protector), name, sha256, size, now)
+            loader.flush()
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return outcome
+
+
+class RegistryLoader:
+    """Loads prepared files of one registry, in order, inside the caller's transaction, with the effect of
+    loading each on its own (ingest_file's contract). It keeps in memory what loading a file asks of the
+    warehouse, read once inside the transaction: the registry's file records (is this content new, which
+    file does it supersede) and the keys of the rows it loads (is a row a duplicate of another file's). Its
+    writes wait in Arrow until `flush`, or until a statement needs the tables up to date."""
+
+    PENDING_ROWS = 250_000  # rows held before writing them, which bounds the memory the waiting rows take
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, contract: Contract, index_table: bool = True):
+        """`index_table`: fingerprint the raw table's keys once, which pays off over many files; without, every
+        file's keys are looked up in the table."""
+        self.con = con
+        self.contract = contract
+        # (file, sha256) → [status, reporting region, period month], in the table's order
+        self.files: dict[tuple[str, str], list] = {
+            (file, sha): [status, region, month]
+            for file, sha, status, region, month in con.execute(
+                """select source_file, source_sha256, status, reporting_region, period_month
+                   from audit.ingested_files where registry = ?""",
+                [contract.registry],
+            ).fetchall()
+        }
+        self.keys = _KeyIndex(con, contract, index_table)
+        self._raw: list[pa.Table] = []
+        self._quarantine: list[pa.Table] = []
+        self._records: list[dict] = []
+        self._pending = 0
+
+    def unchanged(self, name: str, sha256: str) -> bool:
+        """This content of this file is already in (or was rejected): ingesting it again changes nothing."""
+        record = self.files.get((name, sha256))
+        return record is not None and record[0] in ("current", "rejected")
+
+    def load(
+        self, prepared: PreparedFile, name: str, sha256: str, size: int, now: dt.datetime
+    ) -> FileOutcome:
+        contract = self.contract
+        if prepared.rejection is not None:
+            self._record(
+                name,
+                sha256,
+                None,
+                None,
+                {
+                    "size_bytes": size,
+                    "status": "rejected",
+                    "error": prepared.rejection,
+                    "ingested_at": now,
+                    "rows_in": 0,
+                    "rows_clean": 0,
+                    "rows_quarantined": 0,
+                },
+            )
+            return FileOutcome(name, "rejected", error=prepared.rejection)
+        source, checked = prepared.source, prepared.checked
+        region, month = source.reporting_region, source.period_month
+        superseded = self._supersede(name, region, month, now)
+        clean = _clean_table(checked, source, name, sha256, now)
+        fingerprints = prepared.fingerprints
+        duplicates = self._cross_file_duplicates(clean, fingerprints)
         quarantined = list(checked.quarantined)
         if duplicates:
-            cells_by_row = dict(source.rows)
             for row_number, earlier_file, earlier_row in duplicates:
+                position = int(np.searchsorted(source.row_numbers, row_number))
                 quarantined.append(
                     {
                         "source_row": row_number,
-                        "raw_values": redacted_cells(source.columns, cells_by_row[row_number], contract),
+                        "raw_values": redacted_cells(source.columns, source.row_cells(position), contract),
                         "reasons": [
                             {
                                 "code": "duplicate_across_files",
@@ -174,108 +262,231 @@ def ingest_file(
                         ],
                     }
                 )
-            dup_rows = pa.array(sorted(r for r, _, _ in duplicates), pa.int32())
-            keep = pa.compute.invert(pa.compute.is_in(clean["_source_row"], value_set=dup_rows))
-            clean = clean.filter(keep)
-        con.register("incoming_clean", clean)
-        con.execute(f"insert into {contract.raw_table} select * from incoming_clean")
-        con.unregister("incoming_clean")
-        _insert_quarantine(
-            con, contract, name, sha256, source.reporting_region, source.period_month, quarantined, now
+            keep = ~np.isin(clean["_source_row"].to_numpy(), [r for r, _, _ in duplicates])
+            clean = clean.filter(pa.array(keep))
+            fingerprints = fingerprints[keep]
+        self.keys.add(name, clean, fingerprints)
+        self._raw.append(clean)
+        if quarantined:
+            self._quarantine.append(
+                _quarantine_table(contract, name, sha256, region, month, quarantined, now)
+            )
+        self._record(
+            name,
+            sha256,
+            region,
+            month,
+            {
+                "size_bytes": size,
+                "encoding": source.encoding,
+                "reporting_region": region,
+                "period_month": month,
+                "header_row": source.header_row,
+                "rows_in": source.num_rows,
+                "rows_clean": clean.num_rows,
+                "rows_quarantined": len(quarantined),
+                "unknown_columns": source.unknown_columns,
+                "missing_optional_columns": source.missing_optional,
+                "status": "current",
+                "ingested_at": now,
+            },
         )
-        rows_in = len(source.rows)
-        con.execute(
-            """insert or replace into audit.ingested_files values
-               (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'current', null, ?, null)""",
-            [
-                contract.registry,
-                name,
-                sha256,
-                size,
-                source.encoding,
-                source.reporting_region,
-                source.period_month,
-                source.header_row,
-                rows_in,
-                clean.num_rows,
-                len(quarantined),
-                source.unknown_columns,
-                source.missing_optional,
-                now,
-            ],
+        self._pending += clean.num_rows + len(quarantined)
+        if self._pending >= self.PENDING_ROWS:
+            self.flush()
+        return FileOutcome(
+            name, "ingested", source.num_rows, clean.num_rows, len(quarantined), tuple(superseded)
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return FileOutcome(name, "ingested", rows_in, clean.num_rows, len(quarantined), tuple(superseded))
+
+    def flush(self) -> None:
+        """Write the rows loaded so far."""
+        for table, pending in (
+            (self.contract.raw_table, self._raw),
+            ("audit.quarantined_rows", self._quarantine),
+            (
+                "audit.ingested_files",
+                [pa.Table.from_pylist(self._records, _FILE_RECORD)] if self._records else [],
+            ),
+        ):
+            if pending:
+                self.con.register("incoming_rows", pa.concat_tables(pending))
+                self.con.execute(f"insert into {table} select * from incoming_rows")
+                self.con.unregister("incoming_rows")
+        self._raw, self._quarantine, self._records, self._pending = [], [], [], 0
+
+    def _record(self, name: str, sha256: str, region, month, values: dict) -> None:
+        """A file's row in audit.ingested_files; a record of the same content before (a superseded version
+        landed again) is replaced."""
+        record = {"registry": self.contract.registry, "source_file": name, "source_sha256": sha256, **values}
+        if (name, sha256) in self.files:
+            self.flush()
+            columns = ", ".join(record)
+            self.con.execute(
+                f"insert or replace into audit.ingested_files ({columns}) values ({', '.join('?' * len(record))})",
+                list(record.values()),
+            )
+            del self.files[(name, sha256)]
+        else:
+            self._records.append(record)
+        self.files[(name, sha256)] = [values["status"], region, month]
+
+    def _supersede(self, name: str, region, month, now) -> list[str]:
+        """A corrected re-send replaces the earlier file for its region and month (or, unpartitioned, its name)."""
+        partitioned = self.contract.partitioned_by == "month"
+        earlier = [
+            (file, sha)
+            for (file, sha), (status, file_region, file_month) in self.files.items()
+            if status == "current"
+            and (
+                file == name
+                # SQL's =: a null on either side matches nothing
+                or (
+                    partitioned
+                    and None not in (region, month, file_region, file_month)
+                    and (file_region, file_month) == (region, month)
+                )
+            )
+        ]
+        if earlier:
+            self.flush()
+        for file, sha in earlier:
+            self.con.execute(f"delete from {self.contract.raw_table} where _source_file = ?", [file])
+            self.con.execute(
+                "delete from audit.quarantined_rows where registry = ? and source_file = ?",
+                [self.contract.registry, file],
+            )
+            self.con.execute(
+                """update audit.ingested_files set status = 'superseded', superseded_at = ?
+                   where registry = ? and source_file = ? and source_sha256 = ?""",
+                [now, self.contract.registry, file, sha],
+            )
+            self.files[(file, sha)][0] = "superseded"
+            self.keys.forget(file)
+        return [file for file, _ in earlier]
+
+    def _cross_file_duplicates(self, clean: pa.Table, fingerprints: np.ndarray) -> list[tuple[int, str, int]]:
+        """Rows whose key another current file already holds: in the same month (period scope) or ever (global),
+        with the least file name and the least row number holding it, as the table would answer."""
+        in_table, matches = self.keys.candidates(fingerprints)
+        found: dict[int, tuple[str, int]] = {}
+        if in_table.any():  # keys of rows loaded before this loader: the table answers for them
+            self.flush()
+            for row, file, earlier_row in _duplicates_in_table(
+                self.con, self.contract, clean.filter(in_table)
+            ):
+                found[row] = (file, earlier_row)
+        key = _cross_file_key(self.contract)
+        for position, holders in matches.items():
+            values = [clean[c][position].as_py() for c in key]
+            # A row the table answered for is done; a null key part matches nothing, as with SQL's =.
+            if in_table[position] or None in values:
+                continue
+            same = [(file, earlier_row) for file, keys, earlier_row in holders if keys == values]
+            if same:
+                found[clean["_source_row"][position].as_py()] = (
+                    min(f for f, _ in same),
+                    min(r for _, r in same),
+                )
+        return [(row, *found[row]) for row in sorted(found)]
 
 
-def _record_rejection(con, contract: Contract, name: str, sha256: str, size: int, error: str, now) -> None:
-    con.execute(
-        """insert or replace into audit.ingested_files
-           (registry, source_file, source_sha256, size_bytes, status, error, ingested_at, rows_in, rows_clean,
-            rows_quarantined)
-           values (?, ?, ?, ?, 'rejected', ?, ?, 0, 0, 0)""",
-        [contract.registry, name, sha256, size, error, now],
-    )
+class _KeyIndex:
+    """The keys of a registry's current rows, to find a file's cross-file duplicates without scanning the raw
+    table for every file: fingerprints of the rows the table held before (a match sends the row to the table),
+    and the key values of the rows loaded since (a match is checked against them here)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, contract: Contract, index_table: bool):
+        self.key = _cross_file_key(contract)
+        self._con = con
+        self._table = contract.raw_table
+        self._index_table = index_table
+        self.loaded: list[tuple[str, pa.Table, np.ndarray]] = []  # (file, key columns, source rows)
+        self.fingerprints: list[np.ndarray] = []  # sorted runs of the loaded rows' fingerprints
+        self.owners: list[np.ndarray] = []  # for each, the row's file slot << 32 | its position in the file
+        self.gone: set[int] = set()  # slots of files superseded since
+
+    def candidates(
+        self, fingerprints: np.ndarray
+    ) -> tuple[np.ndarray, dict[int, list[tuple[str, list, int]]]]:
+        """Which rows may repeat a key of the rows in the table, and for each row that may repeat a loaded row's
+        key, the (file, key values, source row) of those rows."""
+        # Sorted probes walk each run front to back instead of jumping about it.
+        order = np.argsort(fingerprints)
+        probes = fingerprints[order]
+        in_table = np.ones(len(fingerprints), bool)
+        if self._index_table:
+            in_table[order] = _contains(self._in_table, probes)
+        matches: dict[int, list[tuple[str, list, int]]] = {}
+        for run, owners in zip(self.fingerprints, self.owners, strict=True):
+            first = np.searchsorted(run, probes)
+            for probe in np.flatnonzero(run[np.minimum(first, len(run) - 1)] == probes).tolist():
+                position = int(order[probe])
+                last = int(np.searchsorted(run, probes[probe], "right"))
+                for owner in owners[first[probe] : last].tolist():
+                    slot, row = divmod(owner, 1 << 32)
+                    file, keys, source_rows = self.loaded[slot]
+                    if slot not in self.gone:
+                        values = [keys[c][row].as_py() for c in self.key]
+                        matches.setdefault(position, []).append((file, values, int(source_rows[row])))
+        return in_table, matches
+
+    @functools.cached_property
+    def _in_table(self) -> np.ndarray:
+        """Sorted fingerprints of the rows the table held before the loader's first file (read then, so that a
+        batch of unchanged files does not read them). Rows since deleted only send rows to the table."""
+        rows = self._con.sql(f"select {', '.join(self.key)} from {self._table}").to_arrow_reader()
+        return np.sort(np.concatenate([np.zeros(0, np.uint64), *map(key_fingerprints, rows)]))
+
+    def add(self, file: str, clean: pa.Table, fingerprints: np.ndarray) -> None:
+        slot = len(self.loaded)
+        # A copy: the rows may live in a prepared file's mapped spool, which it would keep alive.
+        keys = clean.select(self.key).take(np.arange(clean.num_rows))
+        self.loaded.append((file, keys, clean["_source_row"].to_numpy()))
+        if not len(fingerprints):
+            return
+        order = np.argsort(fingerprints, kind="stable")
+        run = fingerprints[order]
+        owners = (np.uint64(slot) << np.uint64(32)) + order.astype(np.uint64)
+        # Runs merge when a newer one is as long as the one before: log(n) runs, each row merged log(n) times.
+        while self.fingerprints and len(self.fingerprints[-1]) <= len(run):
+            merged = np.concatenate([self.fingerprints.pop(), run])
+            merged_owners = np.concatenate([self.owners.pop(), owners])
+            order = np.argsort(merged, kind="stable")
+            run, owners = merged[order], merged_owners[order]
+        self.fingerprints.append(run)
+        self.owners.append(owners)
+
+    def forget(self, file: str) -> None:
+        """A superseded file's rows left the table."""
+        self.gone.update(slot for slot, (name, _, _) in enumerate(self.loaded) if name == file)
 
 
-def _supersede(con, contract: Contract, name: str, region, month, now) -> list[str]:
-    """A corrected re-send replaces the earlier file for its region and month (or, unpartitioned, its name)."""
-    if contract.partitioned_by == "month":
-        earlier = con.execute(
-            """select source_file, source_sha256 from audit.ingested_files
-               where registry = ? and status = 'current'
-                 and ((reporting_region = ? and period_month = ?) or source_file = ?)""",
-            [contract.registry, region, month, name],
-        ).fetchall()
-    else:
-        earlier = con.execute(
-            """select source_file, source_sha256 from audit.ingested_files
-               where registry = ? and status = 'current' and source_file = ?""",
-            [contract.registry, name],
-        ).fetchall()
-    for file, sha in earlier:
-        con.execute(f"delete from {contract.raw_table} where _source_file = ?", [file])
-        con.execute(
-            "delete from audit.quarantined_rows where registry = ? and source_file = ?",
-            [contract.registry, file],
-        )
-        con.execute(
-            """update audit.ingested_files set status = 'superseded', superseded_at = ?
-               where registry = ? and source_file = ? and source_sha256 = ?""",
-            [now, contract.registry, file, sha],
-        )
-    return [file for file, _ in earlier]
+def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    if not len(sorted_values):
+        return np.zeros(len(values), bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[at] == values
 
 
-def _clean_table(contract: Contract, checked, name, sha256, region, month, now) -> pa.Table:
-    arrays, fields = [], []
-    n = len(checked.clean_rows)
+def _clean_table(checked: ValidatedRows, source: RegistryFile, name: str, sha256: str, now) -> pa.Table:
+    """The clean rows with their provenance, in the raw table's column order."""
+    n = checked.clean.num_rows
     provenance = {
-        "_source_file": [name] * n,
-        "_source_sha256": [sha256] * n,
-        "_source_row": checked.clean_rows,
-        "_reporting_region": [region] * n,
-        "_period_month": [month] * n,
-        "_ingested_at": [now] * n,
+        "_source_file": _constant(name, pa.string(), n),
+        "_source_sha256": _constant(sha256, pa.string(), n),
+        "_source_row": pa.array(source.row_numbers[checked.clean_positions], pa.int32()),
+        "_reporting_region": _constant(source.reporting_region, pa.string(), n),
+        "_period_month": _constant(source.period_month, pa.date32(), n),
+        "_ingested_at": _constant(now, pa.timestamp("us"), n),
     }
-    for column, kind in raw_columns(contract):
-        values = checked.clean[column] if column in checked.clean else provenance[column]
-        arrow_type = ARROW_TYPES.get(kind) or {"INTEGER": pa.int32(), "TIMESTAMP": pa.timestamp("us")}[kind]
-        arrays.append(pa.array(values, type=arrow_type))
-        fields.append(pa.field(column, arrow_type))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return pa.table({**{c: checked.clean[c] for c in checked.clean.column_names}, **provenance})
 
 
-def _cross_file_duplicates(con, contract: Contract, clean: pa.Table) -> list[tuple[int, str, int]]:
-    """Rows whose key another current file already holds: in the same month (period scope) or ever (global)."""
+def _duplicates_in_table(con, contract: Contract, clean: pa.Table) -> list[tuple[int, str, int]]:
+    """(row, least file, least row) of the rows whose key a row in the raw table holds."""
     if clean.num_rows == 0:
         return []
-    key_columns = [contract.by_name[k].raw_columns[0] for k in contract.primary_key]
-    if contract.key_scope == "period":
-        key_columns.append("_period_month")
+    key_columns = _cross_file_key(contract)
     con.register("incoming_keys", clean.select([*key_columns, "_source_row"]))
     join = " and ".join(f"existing.{c} = incoming.{c}" for c in key_columns)
     rows = con.execute(
@@ -287,25 +498,54 @@ def _cross_file_duplicates(con, contract: Contract, clean: pa.Table) -> list[tup
     return rows
 
 
-def _insert_quarantine(
-    con, contract: Contract, name, sha256, region, month, quarantined: list[dict], now
-) -> None:
-    if not quarantined:
-        return
-    table = pa.table(
+_FILE_RECORD = pa.schema(
+    [
+        ("registry", pa.string()),
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("encoding", pa.string()),
+        ("reporting_region", pa.string()),
+        ("period_month", pa.date32()),
+        ("header_row", pa.int32()),
+        ("rows_in", pa.int32()),
+        ("rows_clean", pa.int32()),
+        ("rows_quarantined", pa.int32()),
+        ("unknown_columns", pa.list_(pa.string())),
+        ("missing_optional_columns", pa.list_(pa.string())),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("ingested_at", pa.timestamp("us")),
+        ("superseded_at", pa.timestamp("us")),
+    ]
+)
+
+
+def _quarantine_table(
+    contract: Contract, name, sha256, region, month, quarantined: list[dict], now
+) -> pa.Table:
+    n = len(quarantined)
+    return pa.table(
         {
-            "registry": [contract.registry] * len(quarantined),
-            "source_file": [name] * len(quarantined),
-            "source_sha256": [sha256] * len(quarantined),
+            "registry": _constant(contract.registry, pa.string(), n),
+            "source_file": _constant(name, pa.string(), n),
+            "source_sha256": _constant(sha256, pa.string(), n),
             "source_row": pa.array([q["source_row"] for q in quarantined], pa.int32()),
-            "reporting_region": [region] * len(quarantined),
-            "period_month": pa.array([month] * len(quarantined), pa.date32()),
-            "reason_codes": [sorted({r["code"] for r in q["reasons"]}) for q in quarantined],
-            "reasons": [json.dumps(q["reasons"], ensure_ascii=False) for q in quarantined],
-            "raw_values": [json.dumps(q["raw_values"], ensure_ascii=False) for q in quarantined],
-            "ingested_at": pa.array([now] * len(quarantined), pa.timestamp("us")),
+            "reporting_region": _constant(region, pa.string(), n),
+            "period_month": _constant(month, pa.date32(), n),
+            "reason_codes": pa.array(
+                [sorted({r["code"] for r in q["reasons"]}) for q in quarantined], pa.list_(pa.string())
+            ),
+            "reasons": pa.array(
+                [json.dumps(q["reasons"], ensure_ascii=False) for q in quarantined], pa.string()
+            ),
+            "raw_values": pa.array(
+                [json.dumps(q["raw_values"], ensure_ascii=False) for q in quarantined], pa.string()
+            ),
+            "ingested_at": _constant(now, pa.timestamp("us"), n),
         }
     )
-    con.register("incoming_quarantine", table)
-    con.execute("insert into audit.quarantined_rows select * from incoming_quarantine")
-    con.unregister("incoming_quarantine")
+
+
+def _constant(value, kind: pa.DataType, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, kind), n)

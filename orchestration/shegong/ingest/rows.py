@@ -1,4 +1,5 @@
-"""Row-level validation against a contract. Every bad row gets every reason that applies; nothing is dropped.
+"""Row-level validation against a contract, done column by column. Every bad row gets every reason that
+applies; nothing is dropped.
 
 Reason codes (the quarantine's `reason_codes`):
   missing_required, bad_id_number, bad_uscc, bad_certificate_no, bad_phone, unknown_region_code,
@@ -11,9 +12,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import (
     InvalidChecksum,
@@ -26,7 +31,7 @@ from stdnum.util import isdigits
 
 from shegong import gazetteer
 from shegong.contracts import Column, Contract, normalize_header
-from shegong.identifiers import is_certificate_no, is_phone
+from shegong.identifiers import CERTIFICATE_NO, LANDLINE, MOBILE, is_certificate_no, is_phone
 from shegong.ingest import pii
 from shegong.ingest.cells import CellError, parse_date, parse_decimal, parse_integer
 from shegong.ingest.reading import RegistryFile
@@ -50,14 +55,23 @@ REASON_CODES = (
 )
 
 
+# The Arrow type of each contract type's values in the raw layer (DuckDB casts them to the table's SQL types).
+ARROW_TYPES = {
+    "string": pa.string(),
+    "enum": pa.string(),
+    "integer": pa.int64(),
+    "decimal": pa.decimal128(18, 2),
+    "date": pa.date32(),
+}
+
+
 @dataclass
 class ValidatedRows:
-    """Clean rows as typed columns (ready for Arrow), and quarantined rows with their reasons."""
+    """The clean rows in raw-layer form (provenance aside) and the quarantined rows with their reasons."""
 
-    clean_rows: list[int] = field(default_factory=list)  # physical row numbers
-    clean: dict[str, list] = field(default_factory=dict)  # raw-layer column → values
-    keys: list[tuple] = field(default_factory=list)  # primary key of each clean row, in raw-layer form
-    quarantined: list[dict] = field(default_factory=list)
+    clean: pa.Table
+    clean_positions: np.ndarray  # positions of the clean rows among the file's data rows
+    quarantined: list[dict] = field(default_factory=list)  # in file order
 
 
 @functools.cache
@@ -221,6 +235,185 @@ def _reader(column: Column, period_end: dt.date | None) -> Callable[[str], objec
     return check if check else (lambda value: value)
 
 
+# Cells a format check certainly accepts, found column-wise; the check itself decides every other cell (and
+# words its reason). The patterns are identifiers.py's, for ASCII cells: Python's \d also takes other digits.
+_CERTIFICATE_NO = "^" + CERTIFICATE_NO.pattern.replace(r"\d", "[0-9]") + "$"
+_PHONE = "^(?:" + "|".join(p.pattern.replace(r"\d", "[0-9]") for p in (MOBILE, LANDLINE)) + ")$"
+_RIC_SHAPE = "^[0-9]{17}[0-9X]$"
+_RIC_WEIGHTS = np.array([pow(13, 16 - i, 11) for i in range(17)])  # int(body, 13) mod 11, digit by digit
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def ric_accepted(upper: pa.StringArray) -> np.ndarray:
+    """Which upper-cased cells stdnum's cn.ric.validate returns unchanged, decided column-wise: 17 digits and a
+    check character, the check character right, a calendar birth date, and a birth place that existed in the
+    birth year (stdnum asked once per place and year). False means 'ask stdnum', which gives the reason."""
+    shaped = pc.match_substring_regex(upper, _RIC_SHAPE).to_numpy(zero_copy_only=False)
+    accepted = np.zeros(len(upper), bool)
+    if not shaped.any():
+        return accepted
+    rows = np.flatnonzero(shaped)
+    codes = pii.id_number_codes(upper.take(rows))
+    digits = codes[:, :17].astype(np.int64) - ord("0")
+    check = (1 - 2 * (digits @ _RIC_WEIGHTS)) % 11
+    ok = codes[:, 17] == np.where(check == 10, ord("X"), check + ord("0"))
+    year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
+    month = digits[:, 10] * 10 + digits[:, 11]
+    day = digits[:, 12] * 10 + digits[:, 13]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
+    place_years = digits[:, :6] @ np.array([10**9, 10**8, 10**7, 10**6, 10**5, 10**4]) + year
+    pairs, positions = np.unique(place_years[ok], return_inverse=True)
+    known = np.array(
+        [_birth_place_error(f"{p // 10**4:06d}", p % 10**4) is None for p in pairs.tolist()], bool
+    )
+    ok[ok] = known[positions.reshape(-1)] if len(pairs) else False
+    accepted[rows] = ok
+    return accepted
+
+
+def _certainly_valid(column_format: str, texts: pa.StringArray) -> tuple[np.ndarray, pa.StringArray]:
+    """The cells of a format column its check accepts without asking it, and the values the check returns."""
+    ascii_cells = pc.string_is_ascii(texts)
+    if column_format == "cn_ric":
+        values = pc.utf8_upper(texts)
+        return ric_accepted(values) & ascii_cells.to_numpy(zero_copy_only=False), values
+    if column_format == "phone":
+        values = pc.replace_substring(texts, " ", "")
+        shaped = pc.match_substring_regex(values, _PHONE)
+    else:
+        values = texts
+        shaped = pc.match_substring_regex(values, _CERTIFICATE_NO)
+    return pc.and_(ascii_cells, shaped).to_numpy(zero_copy_only=False), values
+
+
+_VECTOR_FORMATS = ("cn_ric", "phone", "certificate_no")
+
+
+class _CheckedColumn:
+    """A contract column's cells read: the blank ones, which hold a value, and why the others failed."""
+
+    blank: np.ndarray
+    present: np.ndarray
+    failures: list[tuple[int, str, str]]  # (position, reason code, detail)
+
+    def values(self, positions: np.ndarray, kind: pa.DataType) -> pa.Array:
+        """Typed values at the given positions, null where the cell holds none."""
+        raise NotImplementedError
+
+    def objects(self) -> np.ndarray:
+        """Typed values as Python objects (None where none), for rules comparing two columns."""
+        raise NotImplementedError
+
+    def key_codes(self) -> np.ndarray:
+        """An integer per row, equal for equal values (Python equality); -1 where the cell holds none."""
+        raise NotImplementedError
+
+
+class _ReadPerValue(_CheckedColumn):
+    """Cells read by the column's reader once per distinct text: dates, numbers, categories and codes repeat
+    down a column."""
+
+    def __init__(self, texts: pa.StringArray, read: Callable[[str], object]):
+        encoded = pc.dictionary_encode(texts)
+        self.indices = encoded.indices.to_numpy()
+        distinct = encoded.dictionary.to_pylist()
+        self.typed: list[object] = [None] * len(distinct)
+        ok = np.zeros(len(distinct), bool)
+        failed: dict[int, tuple[str, str]] = {}
+        for j, text in enumerate(distinct):
+            if not text:
+                continue
+            try:
+                self.typed[j] = read(text)
+                ok[j] = True
+            except CellError as exc:
+                failed[j] = (exc.code, str(exc))
+        self.ok = ok
+        self.blank = self.indices == distinct.index("") if "" in distinct else np.zeros(len(texts), bool)
+        self.present = ok[self.indices]
+        self.failures = []
+        if failed:
+            bad = np.zeros(len(distinct), bool)
+            bad[list(failed)] = True
+            self.failures = [
+                (p, *failed[self.indices[p]]) for p in np.flatnonzero(bad[self.indices]).tolist()
+            ]
+
+    def values(self, positions, kind):
+        chosen = self.indices[positions]
+        used = np.zeros(len(self.typed), bool)
+        used[chosen] = True
+        # Only values of the chosen rows become Arrow values, so that a value Arrow cannot hold (a decimal
+        # with three places) fails the load only when a clean row has it.
+        return pa.array([v if u else None for v, u in zip(self.typed, used, strict=True)], kind).take(chosen)
+
+    def objects(self):
+        typed = np.empty(len(self.typed), object)
+        typed[:] = self.typed
+        return typed[self.indices]
+
+    def key_codes(self):
+        code_of: dict[object, int] = {}
+        codes = np.array(
+            [
+                code_of.setdefault(v, len(code_of)) if ok else -1
+                for v, ok in zip(self.typed, self.ok, strict=True)
+            ]
+            or [-1],
+            np.int64,
+        )
+        return codes[self.indices]
+
+
+class _ReadAsColumn(_CheckedColumn):
+    """Free text, and the formats checked column-wise first (ID numbers, phones, certificate numbers), whose
+    values rarely repeat; only cells the column-wise pass does not accept are read one by one."""
+
+    def __init__(self, texts: pa.StringArray, column_format: str | None):
+        self.blank = pc.equal(texts, "").to_numpy(zero_copy_only=False)
+        self.failures = []
+        if column_format is None:
+            self.present = ~self.blank
+            self.typed = pc.if_else(pa.array(self.blank), pa.scalar(None, pa.string()), texts)
+            return
+        accepted, values = _certainly_valid(column_format, texts)
+        check = _FORMAT_CHECKS[column_format]
+        read: list[str] = []
+        read_positions = []
+        for position in np.flatnonzero(~accepted & ~self.blank).tolist():
+            try:
+                read.append(check(texts[position].as_py()))
+                read_positions.append(position)
+            except CellError as exc:
+                self.failures.append((position, exc.code, str(exc)))
+        self.present = accepted.copy()
+        self.present[read_positions] = True
+        self.typed = pc.if_else(pa.array(accepted), values, pa.scalar(None, pa.string()))
+        if read:
+            self.typed = pc.replace_with_mask(self.typed, pa.array(self.present & ~accepted), pa.array(read))
+
+    def values(self, positions, kind):
+        return self.typed.take(positions)
+
+    def objects(self):
+        return self.typed.to_numpy(zero_copy_only=False)
+
+    def key_codes(self):
+        return _string_codes(self.typed)
+
+
+def _string_codes(values: pa.StringArray) -> np.ndarray:
+    return pc.fill_null(pc.dictionary_encode(values).indices, -1).to_numpy().astype(np.int64)
+
+
+def _check_column(column: Column, texts: pa.StringArray, period_end: dt.date | None) -> _CheckedColumn:
+    if column.type == "string" and (column.format is None or column.format in _VECTOR_FORMATS):
+        return _ReadAsColumn(texts, column.format)
+    return _ReadPerValue(texts, _reader(column, period_end))
+
+
 def _redacted(column: Column | None, value: str) -> str:
     """A quarantined cell as an auditor may see it: enough to find the row, never the personal data."""
     if column is None or not value or column.pii is None:
@@ -240,84 +433,100 @@ def redacted_cells(columns: list[str | None], cells: list[str], contract: Contra
 
 
 def validate_rows(source: RegistryFile, contract: Contract, protector: pii.PiiProtector) -> ValidatedRows:
+    """Every contract check on every row, column by column. A row's reasons come in contract column order,
+    then the contract's rules, then a duplicate key within the file."""
     period_end = None
     if source.period_month:
         month = source.period_month
         period_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    positions = {name: i for i, name in enumerate(source.columns) if name}
-    readers = {c.name: _reader(c, period_end) for c in contract.columns}
-    out = ValidatedRows(clean={name: [] for c in contract.columns for name in c.raw_columns})
-    seen_keys: dict[tuple, int] = {}
-
-    for row_number, cells in source.rows:
-        values: dict[str, object] = {}
-        reasons: list[dict] = []
-        for column in contract.columns:
-            position = positions.get(column.name)
-            text = cells[position] if position is not None and position < len(cells) else ""
-            if not text:
-                if column.required:
-                    reasons.append({"code": "missing_required", "column": column.name, "detail": "blank"})
-                values[column.name] = None
-                continue
-            try:
-                values[column.name] = readers[column.name](text)
-            except CellError as exc:
-                reasons.append({"code": exc.code, "column": column.name, "detail": str(exc)})
-                values[column.name] = None
-        for rule in contract.rules:
-            first, second = (values.get(c) for c in rule.columns)
-            if (
-                rule.code == "end_before_start"
-                and first is not None
-                and second is not None
-                and second < first
-            ):
-                reasons.append({"code": rule.code, "column": ",".join(rule.columns), "detail": rule.meaning})
-
-        record = _raw_record(contract, values, protector)
-        key = tuple(record[_key_column(contract, k)] for k in contract.primary_key)
-        if None not in key:
-            if key in seen_keys:
-                reasons.append(
-                    {
-                        "code": "duplicate_in_file",
-                        "column": ",".join(contract.primary_key),
-                        "detail": f"same key as row {seen_keys[key]}",
-                    }
-                )
-            else:
-                seen_keys[key] = row_number
-        if reasons:
-            raw_values = redacted_cells(source.columns, cells, contract)
-            out.quarantined.append({"source_row": row_number, "raw_values": raw_values, "reasons": reasons})
-            continue
-        out.clean_rows.append(row_number)
-        out.keys.append(key)
-        for name, value in record.items():
-            out.clean[name].append(value)
-    return out
-
-
-def _key_column(contract: Contract, name: str) -> str:
-    return contract.by_name[name].raw_columns[0]
-
-
-def _raw_record(
-    contract: Contract, values: dict[str, object], protector: pii.PiiProtector
-) -> dict[str, object]:
-    """Contract values in raw-layer form: identifiers hashed, names masked, age band and gender derived."""
-    record: dict[str, object] = {}
+    reasons: dict[int, list[dict]] = defaultdict(list)
+    checked: dict[str, _CheckedColumn] = {}
     for column in contract.columns:
-        value = values.get(column.name)
-        if column.pii == "id_number":
-            record[f"{column.name}_hash"] = protector.hash("id_number", value) if value else None
-            record["birth_year_band"] = pii.birth_year_band(value) if value else None
-            record["gender"] = pii.gender(value) if value else None
-        elif column.pii == "phone":
-            record[f"{column.name}_hash"] = protector.hash("phone", value) if value else None
-        elif column.pii == "name":
-            record[f"{column.name}_masked"] = pii.mask_name(value) if value else None
+        result = _check_column(column, source.text(column.name), period_end)
+        if column.required:
+            for position in np.flatnonzero(result.blank).tolist():
+                reasons[position].append(
+                    {"code": "missing_required", "column": column.name, "detail": "blank"}
+                )
+        for position, code, detail in result.failures:
+            reasons[position].append({"code": code, "column": column.name, "detail": detail})
+        checked[column.name] = result
+
+    for rule in contract.rules:
+        if rule.code != "end_before_start":
+            continue
+        first, second = (checked[c] for c in rule.columns)
+        both = np.flatnonzero(first.present & second.present)
+        before = second.objects()[both] < first.objects()[both]
+        for position in both[before.astype(bool)].tolist():
+            reasons[position].append(
+                {"code": rule.code, "column": ",".join(rule.columns), "detail": rule.meaning}
+            )
+
+    protected = {c.name: _protected(c, checked[c.name], protector) for c in contract.columns if c.pii}
+    key_codes = [
+        _string_codes(protected[k][0]) if k in protected else checked[k].key_codes()
+        for k in contract.primary_key
+    ]
+    for position, first in _repeated_keys(key_codes):
+        reasons[position].append(
+            {
+                "code": "duplicate_in_file",
+                "column": ",".join(contract.primary_key),
+                "detail": f"same key as row {source.row_numbers[first]}",
+            }
+        )
+
+    quarantined = [
+        {
+            "source_row": int(source.row_numbers[position]),
+            "raw_values": redacted_cells(source.columns, source.row_cells(position), contract),
+            "reasons": reasons[position],
+        }
+        for position in sorted(reasons)
+    ]
+    keep = np.ones(source.num_rows, bool)
+    keep[list(reasons)] = False
+    clean = np.flatnonzero(keep)
+    arrays: dict[str, pa.Array] = {}
+    for column in contract.columns:
+        if column.pii:
+            for name, array in zip(column.raw_columns, protected[column.name], strict=True):
+                arrays[name] = array.take(clean)
         else:
-            record[column.name] = value
-    return record
+            arrays[column.name] = checked[column.name].values(clean, ARROW_TYPES[column.type])
+    return ValidatedRows(pa.table(arrays), clean, quarantined)
+
+
+def _protected(column: Column, checked: _CheckedColumn, protector: pii.PiiProtector) -> list[pa.Array]:
+    """A personal-data column in raw-layer form, every row: identifiers hashed (with the ID number's birth-year
+    band and gender), names masked; null where the cell holds no value."""
+    present = pa.array(checked.present)
+    values = checked.values(np.flatnonzero(checked.present), pa.string())
+
+    def spread(array: pa.Array) -> pa.Array:
+        return pc.replace_with_mask(pa.nulls(len(checked.present), pa.string()), present, array)
+
+    if column.pii == "name":
+        return [spread(pii.mask_names(values))]
+    hashes = spread(pa.array(protector.hash_all(column.pii, values.to_pylist()), pa.string()))
+    if column.pii == "phone":
+        return [hashes]
+    return [hashes, spread(pii.birth_year_bands(values)), spread(pii.genders(values))]
+
+
+def _repeated_keys(key_codes: list[np.ndarray]) -> list[tuple[int, int]]:
+    """(position, position of the first row with the same key) for each later row repeating a key; rows with
+    part of the key missing take no part."""
+    complete = np.logical_and.reduce([codes >= 0 for codes in key_codes])
+    positions = np.flatnonzero(complete)
+    if not len(positions):
+        return []
+    combined = key_codes[0][positions]
+    for codes in key_codes[1:]:
+        combined = combined * (int(codes.max()) + 1) + codes[positions]
+        combined = np.unique(combined, return_inverse=True)[1].reshape(-1)
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    firsts = positions[first[inverse.reshape(-1)]]
+    repeated = firsts != positions
+    return list(zip(positions[repeated].tolist(), firsts[repeated].tolist(), strict=True))

@@ -8,7 +8,9 @@ import pytest
 from shegong.ingest.load import ensure_schema
 from shegong.ingest.reports import ensure_report_tables, ingest_reports
 
-REPORT_2023 = "某市民政局2023年工作总结\n截至2023年底，全市持证社会工作者达到1200人，建成乡镇(街道)社工站35个。\n"
+REPORT_2023 = (
+    "某市民政局2023年工作总结\n截至2023年底，全市持证社会工作者达到1200人，建成乡镇(街道)社工站35个。\n"
+)
 REPORT_2023_CORRECTED = "某市民政局2023年工作总结\n截至2023年底，全市持证社会工作者达到1250人。\n"
 
 

@@ -75,6 +75,20 @@ class Row:
     mb_per_s: str
     peak_mib: str
 
+    @property
+    def cells(self) -> list[str]:
+        """The row as printed, in the column order of the terminal and Markdown tables."""
+        return [
+            self.label,
+            fmt_seconds(self.seconds),
+            self.share,
+            self.rows,
+            self.rows_per_s,
+            self.mb,
+            self.mb_per_s,
+            self.peak_mib,
+        ]
+
 
 def stage_rows(result: Mapping, order: tuple[str, ...] = ORDER) -> list[Row]:
     """One row per stage that ran (in pipeline order, then any others), then the total."""
@@ -131,17 +145,7 @@ def stage_table(title: str, result: Mapping) -> Table:
         table.add_column(name, justify=justify)
     for row in stage_rows(result):
         style = "bold" if row.stage == "total" else None
-        table.add_row(
-            row.label,
-            fmt_seconds(row.seconds),
-            row.share,
-            row.rows,
-            row.rows_per_s,
-            row.mb,
-            row.mb_per_s,
-            row.peak_mib,
-            style=style,
-        )
+        table.add_row(*row.cells, style=style)
     return table
 
 
@@ -234,16 +238,7 @@ def stage_markdown(result: Mapping) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in stage_rows(result):
-        cells = [
-            row.label,
-            fmt_seconds(row.seconds),
-            row.share,
-            row.rows,
-            row.rows_per_s,
-            row.mb,
-            row.mb_per_s,
-        ]
-        cells.append(row.peak_mib)
+        cells = row.cells
         if row.stage == "total":
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")

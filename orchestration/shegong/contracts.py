@@ -55,6 +55,32 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class FileLimits:
+    """What one file may ask of a reader, checked before the expensive read: past a limit the file is rejected
+    naming the limit (file, sheet and XLSX limits), or the record is quarantined (line and cell limits)."""
+
+    max_file_bytes: int = 512 * 2**20
+    max_rows: int = 2_000_000  # data records (CSV) or sheet rows (XLSX)
+    max_columns: int = 256
+    max_sheet_cells: int = 50_000_000  # rows × columns of the first sheet's used range, as a reader holds it
+    max_xlsx_unpacked_bytes: int = 2 * 2**30  # the workbook's parts once decompressed (zip bombs)
+    max_line_bytes: int = 1 * 2**20  # one CSV record, quoted line breaks included
+    max_cell_bytes: int = 32 * 2**10
+    max_quoted_lines: int = 100  # physical lines one quoted CSV cell may span
+
+    @classmethod
+    def from_spec(cls, spec: dict | None, registry: str) -> FileLimits:
+        spec = spec or {}
+        unknown = set(spec) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ContractError(f"contract {registry}: unknown limits {sorted(unknown)}")
+        values = {name: int(value) for name, value in spec.items()}
+        if any(value <= 0 for value in values.values()):
+            raise ContractError(f"contract {registry}: limits must be positive")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Contract:
     registry: str
     title_zh: str
@@ -65,6 +91,7 @@ class Contract:
     freshness_days: int
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
+    limits: FileLimits = FileLimits()
 
     @functools.cached_property
     def by_name(self) -> dict[str, Column]:
@@ -142,6 +169,7 @@ def load_contract(path: Path) -> Contract:
         freshness_days=int(spec.get("freshness_days", 45)),
         columns=columns,
         rules=rules,
+        limits=FileLimits.from_spec(spec.get("limits"), registry),
     )
 
 

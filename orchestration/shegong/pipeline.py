@@ -14,7 +14,8 @@ import duckdb
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shegong.config import PROJECT_DIR, REGISTRIES, Settings, export_build_db_env, settings
-from shegong.ingest.batch import landing_files, month_of
+from shegong.ingest.batch import month_of
+from shegong.ingest.landing import landing_files
 from shegong.ingest.reports import report_files
 
 # (event, step or message) → the CLI's progress display
@@ -60,12 +61,15 @@ class RunSummary:
     blocked_by: list[str] = field(default_factory=list)  # blocking expectations that failed
 
 
-def landing_months(current: Settings) -> list[dt.date]:
+def landing_months(current: Settings, first: dt.date | None = None) -> list[dt.date]:
+    """The reporting months the registry files are named for, within the monthly partitions (from `first` to
+    this month): a file named for a month outside them is rejected by ingestion, and holds back nothing."""
+    this_month = dt.date.today().replace(day=1)
     months = {
         month
         for registry in REGISTRIES
         for path in landing_files(current.landing(registry))
-        if (month := month_of(path)) is not None
+        if (month := month_of(path)) is not None and month <= this_month and (first is None or month >= first)
     }
     return sorted(months)
 
@@ -136,18 +140,20 @@ def run_pipeline(
     from shegong.defs.partitions import FIRST_MONTH, report_partitions
 
     summary = RunSummary()
-    months = sorted(months) if months is not None else landing_months(current)
+    first_partition = dt.date.fromisoformat(FIRST_MONTH)
+    months = sorted(months) if months is not None else landing_months(current, first_partition)
     landed = [p.name for p in report_files(current.landing("reports"))]
     docs = landed if documents is None else [d for d in landed if d in set(documents)]
     if not months:
+        early = landing_months(current)
+        if early:
+            raise NothingToBuild(
+                f"landing holds files only for {early[0]:%Y-%m}…{early[-1]:%Y-%m}, before the first partition "
+                f"{FIRST_MONTH[:7]}: set SHEGONG_FIRST_MONTH to an earlier month"
+            )
         raise NothingToBuild(
             f"no registry files with a reporting month in {current.landing_dir}: run `shegong generate` "
             "or land files named like 320585_2024-03_持证社工名册.csv"
-        )
-    if months[0] < dt.date.fromisoformat(FIRST_MONTH):
-        raise NothingToBuild(
-            f"landing holds files for {months[0]:%Y-%m}, before the first partition {FIRST_MONTH[:7]}: "
-            "set SHEGONG_FIRST_MONTH to an earlier month"
         )
     instance = _instance()
     release_abandoned_runs(instance)  # a killed earlier run must not hold the warehouse_writer pool

@@ -11,14 +11,15 @@ import pytest
 
 from shegong.contracts import contract
 from shegong.ingest import batch, load
-from shegong.ingest.batch import ingest_registry, landing_files
+from shegong.ingest.batch import ingest_registry
+from shegong.ingest.landing import landing_files
 from shegong.ingest.load import ensure_schema, ingest_file
 from shegong.ingest.pii import PiiProtector
 from tests.fixtures.registry_files import ID_A, ID_B, ID_C, WORKER_HEADER, worker_row, write_csv, write_xlsx
 
 KEY = "batch-test-key"
 TABLES = ("raw.workers", "audit.quarantined_rows", "audit.ingested_files")
-TIMES = {"_ingested_at", "ingested_at", "superseded_at"}
+TIMES = {"_ingested_at", "ingested_at", "superseded_at", "first_seen_at"}
 
 
 def _worker(n: int, **overrides: str) -> list[str]:
@@ -125,7 +126,7 @@ def test_a_batch_equals_its_files_one_at_a_time(tmp_path):
         "select status, count(*) from audit.ingested_files group by 1 order by 1"
     ).fetchall()
     assert statuses == [("current", 3), ("rejected", 1), ("superseded", 1)]
-    # Again (the original and its correction take turns superseding each other, file by file as in batch).
+    # Again: every file version was seen, so neither run takes any of them again.
     assert _batched(many, root) == _one_at_a_time(one, root)
     # A later month repeating keys already in the table, and a file changed under its name.
     write_csv(

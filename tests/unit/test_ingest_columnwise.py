@@ -14,7 +14,7 @@ import pytest
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from shegong.contracts import contract
+from shegong.contracts import FileLimits, contract
 from shegong.identifiers import complete_id_number, is_certificate_no, is_phone
 from shegong.ingest import pii, reading
 from shegong.ingest.cells import CellError, clean, clean_column
@@ -195,22 +195,23 @@ def test_workbook_columns_read_as_each_cell_would():
     [
         "标题\n姓名,身份证号码\n张三,1\n\n李四,2\n",
         "姓名,身份证号码\r\n张三,1\r\n\r\n,\r\n李四,2",
-        "姓名;身份证号码\n张三;1\n李四\n王五;3;多\n",  # rows of other widths: the csv module reads them
+        "姓名;身份证号码\n张三;1\n李四\n王五;3;多\n",  # rows of other widths: split_records reads them
         "姓名\t身份证号码\n 张 三 \t１\n  \n",
         "姓名,身份证号码\n",
         "姓名,身份证号码\n\ufeff张三,1\n",  # a byte-order mark opening the data: a cell's, not the file's
     ],
 )
-def test_plain_csv_rows_read_as_the_csv_module_reads_them(text):
+def test_plain_csv_rows_read_as_split_records_reads_them(text):
     delimiter = ";" if ";" in text else "\t" if "\t" in text else ","
-    plain = _PlainText(text, text.encode(), delimiter)
+    plain = _PlainText(text, text.encode(), delimiter, FileLimits())
     records = plain.records()
     assert plain.top == records.top
     header = next(i for i, row in enumerate(plain.top) if "姓名" in row)
-    assert _rows(*_data_rows(plain, header)) == _rows(*_data_rows(records, header))
+    width = len(plain.top[header])
+    assert _rows(*_data_rows(plain, header, width)) == _rows(*_data_rows(records, header, width))
 
 
-def test_random_plain_csv_reads_as_the_csv_module_reads_it():
+def test_random_plain_csv_reads_as_split_records_reads_it():
     rng = random.Random(99)
     alphabet = [
         "a",
@@ -248,11 +249,12 @@ def test_random_plain_csv_reads_as_the_csv_module_reads_it():
             )
         newline = rng.choice(["\n", "\r\n"])
         text = newline.join(lines) + rng.choice(["", newline, newline * 2])
-        plain = _PlainText(text, text.encode(), delimiter)
+        plain = _PlainText(text, text.encode(), delimiter, FileLimits())
         records = plain.records()
         assert plain.top == records.top
         for header in range(min(3, len(plain.top))):
-            assert _rows(*_data_rows(plain, header)) == _rows(*_data_rows(records, header)), repr(text)
+            width = len(plain.top[header])
+    assert _rows(*_data_rows(plain, header, width)) == _rows(*_data_rows(records, header, width)), repr(text)
 
 
 def _rows(cells, numbers, widths) -> list[tuple[int, list[str]]]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from shegong.config import DBT_PROJECT_DIR, REGISTRIES
 from shegong.contracts import contracts, normalize_header
-from shegong.ingest.batch import landing_files
+from shegong.ingest.landing import landing_files
 
 SQL_PATH = Path(__file__).with_name("baseline.sql")
 TRANSCODE = "transcode"

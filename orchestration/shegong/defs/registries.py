@@ -5,9 +5,10 @@ import datetime as dt
 import dagster as dg
 
 from shegong.contracts import Contract, contracts
-from shegong.defs.partitions import monthly_partitions
+from shegong.defs.partitions import FIRST_MONTH, monthly_partitions
 from shegong.defs.resources import WarehouseResource
-from shegong.ingest.batch import files_for_months, ingest_registry, landing_files
+from shegong.ingest.batch import files_for_months, ingest_registry
+from shegong.ingest.landing import landing_files
 from shegong.ingest.reference import load_gazetteer
 from shegong.ingest.reports import load_metric_catalogue
 
@@ -54,17 +55,21 @@ def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         folder = warehouse.landing / contract.registry
         months = months_in_window(context) if partitioned else None
-        files = files_for_months(landing_files(folder), months)
+        first = dt.date.fromisoformat(FIRST_MONTH)
+        files = files_for_months(landing_files(folder), months, (first, dt.date.today().replace(day=1)))
         with warehouse.connect() as con:
-            outcome = ingest_registry(con, contract, files, warehouse.protector(), warehouse.landing)
+            outcome = ingest_registry(
+                con, contract, files, warehouse.protector(), warehouse.landing, first_month=first
+            )
         for rejected in outcome.rejected:
-            context.log.error(f"asset raw/{contract.registry}: file rejected: {rejected.error}")
+            context.log.warning(f"asset raw/{contract.registry}: file rejected: {rejected.error}")
         return dg.MaterializeResult(
             metadata={
                 "files_seen": len(files),
                 "files_ingested": outcome.count("ingested"),
                 "files_unchanged": outcome.count("unchanged"),
                 "files_rejected": outcome.count("rejected"),
+                "files_duplicate": outcome.count("duplicate"),
                 "rows_read": outcome.rows_in,
                 "rows_clean": outcome.rows_clean,
                 "rows_quarantined": outcome.rows_quarantined,

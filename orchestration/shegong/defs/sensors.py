@@ -25,7 +25,8 @@ from shegong.contracts import contract
 from shegong.defs.jobs import report_extraction_job, warehouse_build_job
 from shegong.defs.partitions import monthly_partitions, report_partitions
 from shegong.defs.resources import WarehouseResource
-from shegong.ingest.batch import landing_files, month_of
+from shegong.ingest.batch import month_of
+from shegong.ingest.landing import landing_files
 from shegong.ingest.reading import file_digest
 from shegong.ingest.reports import report_files
 

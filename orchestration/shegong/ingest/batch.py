@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from shegong.contracts import Contract
+from shegong.ingest.landing import entry_digest
 from shegong.ingest.load import (
     FileOutcome,
     PreparedFile,
@@ -29,7 +30,7 @@ from shegong.ingest.load import (
     prepare_file,
 )
 from shegong.ingest.pii import PiiProtector
-from shegong.ingest.reading import SUPPORTED_SUFFIXES, FileRejected, file_digest, period_of
+from shegong.ingest.reading import FileRejected, period_of
 
 WORKERS = 2
 AHEAD = 16  # files prepared ahead of the loader, waiting in spool files
@@ -61,17 +62,6 @@ class BatchOutcome:
         return [f for f in self.files if f.status == "rejected"]
 
 
-def landing_files(folder: Path) -> list[Path]:
-    """Registry files in a landing folder, in name order (which decides which of two duplicates is later)."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith((".", "~$")) and p.suffix.lower() in SUPPORTED_SUFFIXES
-    )
-
-
 def month_of(path: Path) -> dt.date | None:
     try:
         return period_of(path)[1]
@@ -79,10 +69,25 @@ def month_of(path: Path) -> dt.date | None:
         return None
 
 
-def files_for_months(files: Iterable[Path], months: set[dt.date] | None) -> list[Path]:
-    """The files of the given months (all when None). Files whose name gives no month are kept, so that
-    ingestion rejects them with a clear reason instead of silently passing them by."""
-    return [p for p in files if months is None or month_of(p) is None or month_of(p) in months]
+def files_for_months(
+    files: Iterable[Path],
+    months: set[dt.date] | None,
+    partition_months: tuple[dt.date, dt.date] | None = None,
+) -> list[Path]:
+    """The files of the given months (all when None). Files whose name gives no month, or a month outside the
+    partitions (`partition_months`: the first and last), are kept too, so that ingestion rejects them with a
+    clear reason instead of silently passing them by."""
+    out = []
+    for path in files:
+        month = month_of(path)
+        outside = (
+            partition_months is not None
+            and month is not None
+            and not (partition_months[0] <= month <= partition_months[1])
+        )
+        if months is None or month is None or outside or month in months:
+            out.append(path)
+    return out
 
 
 def ingest_registry(
@@ -92,8 +97,10 @@ def ingest_registry(
     protector: PiiProtector,
     landing_root: Path,
     on_file: Callable[[FileOutcome], None] | None = None,
+    first_month: dt.date | None = None,
 ) -> BatchOutcome:
-    """Ingest files in order, to the warehouse ingest_file gives one file after the other.
+    """Ingest files in order, to the warehouse ingest_file gives one file after the other. A file named for a
+    month before `first_month` (the first partition) is rejected.
 
     Reading and checking a file needs no warehouse, so worker processes prepare the files ahead while this
     process, the warehouse's only writer, loads them in order, many files to a transaction (a commit per file
@@ -101,8 +108,9 @@ def ingest_registry(
     files are done again one at a time, so the files before the failing one are in and the error is the one
     ingest_file raises. An interrupt leaves out the files of the open transaction. `on_file` hears of every
     file at the end (or, after a failure, of each file as it is done again)."""
+    files, digests = _still_there(files)
     names = [landing_name(path, landing_root) for path in files]
-    digests = [file_digest(path) for path in files]
+    options = _Options(contract, protector, first_month)
     outcome = BatchOutcome(contract.registry)
     committed = 0  # files[:committed] are in
     con.execute("begin transaction")
@@ -115,7 +123,7 @@ def ingest_registry(
             if not loader.unchanged(name, sha256)
         ]
         uncommitted_rows = 0
-        with _Preparing(wanted, contract, protector) as prepared:
+        with _Preparing(wanted, options) as prepared:
             for path, name, (sha256, size) in zip(files, names, digests, strict=True):
                 # Earlier files of the batch can change whether this one is new: decide at its turn.
                 if loader.unchanged(name, sha256):
@@ -140,7 +148,7 @@ def ingest_registry(
         del outcome.files[committed:]
         _report(outcome.files, on_file)
         for path in files[committed:]:
-            result = ingest_file(con, path, contract, protector, landing_root)
+            result = ingest_file(con, path, contract, protector, landing_root, prepare=options.prepare_alone)
             outcome.files.append(result)
             _report([result], on_file)
         return outcome
@@ -162,14 +170,56 @@ def _report(results: list[FileOutcome], on_file: Callable[[FileOutcome], None] |
             on_file(result)
 
 
+def _still_there(files: list[Path]) -> tuple[list[Path], list[tuple[str, int]]]:
+    """The files with their digests, less any removed since the folder was listed (the next run sees them
+    gone)."""
+    kept, digests = [], []
+    for path in files:
+        try:
+            digests.append(entry_digest(path))
+        except FileNotFoundError:
+            continue
+        kept.append(path)
+    return kept, digests
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What preparing a file needs besides the file, picklable for the worker processes."""
+
+    contract: Contract
+    protector: PiiProtector
+    first_month: dt.date | None = None
+
+    def prepare(self, path: Path) -> PreparedFile:
+        return prepare_file(path, self.contract, self.protector, first_month=self.first_month)
+
+    def prepare_alone(self, path: Path) -> PreparedFile:
+        """Prepared where a crash can only take this file with it: a workbook is read by native code (calamine),
+        which aborts the whole process on some inputs; a CSV is read in this process."""
+        if path.suffix.lower() != ".xlsx":
+            return self.prepare(path)
+        try:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                return pool.submit(_prepare_spooled, path, self, None).result().restore()
+        except BrokenProcessPool:
+            return PreparedFile(
+                path,
+                rejection=f"{path.name}: the workbook reader crashed on this file (its process died) — "
+                "open and re-save it in Excel/WPS, then land it again",
+            )
+
+
 class _Preparing:
     """The files to load, prepared in order by the worker processes, a bounded number ahead of the loader;
-    a file not asked for at the start (or the only one: a worker's start costs more) is prepared here."""
+    a file not asked for at the start (or the only one, when it is a CSV: a worker's start costs more) is
+    prepared here. A worker that dies (a native reader aborting on a hostile file) costs only its file: the
+    files in flight with it are prepared again, and the file it was preparing, alone, once more."""
 
-    def __init__(self, paths: list[Path], contract: Contract, protector: PiiProtector):
-        self._waiting = deque(paths if len(paths) > 1 else ())
-        self._contract = contract
-        self._protector = protector
+    def __init__(self, paths: list[Path], options: _Options):
+        isolate = len(paths) > 1 or any(p.suffix.lower() == ".xlsx" for p in paths)
+        self._waiting = deque(paths if isolate else ())
+        self._options = options
         self._running: dict[Path, Future[_Spooled]] = {}
         self._stack = contextlib.ExitStack()
 
@@ -192,17 +242,24 @@ class _Preparing:
     def _top_up(self) -> None:
         while self._waiting and len(self._running) < AHEAD:
             path = self._waiting.popleft()
-            self._running[path] = self._pool.submit(
-                _prepare_spooled, path, self._contract, self._protector, self._spool
-            )
+            self._running[path] = self._pool.submit(_prepare_spooled, path, self._options, self._spool)
 
     def take(self, path: Path) -> PreparedFile:
         """The prepared file; files are taken (or discarded) in the order they were given."""
         future = self._running.pop(path, None)
-        self._top_up()
         if future is None:
-            return prepare_file(path, self._contract, self._protector)
-        return future.result().restore()
+            self._top_up()
+            return self._options.prepare(path)
+        try:
+            prepared = future.result().restore()
+        except BrokenProcessPool:
+            # Every file in flight died with the pool: queue them again and find out whether it was this one.
+            self._waiting.extendleft(reversed(list(self._running)))
+            self._running.clear()
+            self._pool = _replace_broken_pool(self._pool)
+            prepared = self._options.prepare_alone(path)
+        self._top_up()
+        return prepared
 
     def discard(self, path: Path) -> None:
         future = self._running.pop(path, None)
@@ -228,9 +285,9 @@ class _Spooled:
         return prepared
 
 
-def _prepare_spooled(path: Path, contract: Contract, protector: PiiProtector, spool: Path) -> _Spooled:
-    prepared = prepare_file(path, contract, protector)
-    if prepared.source is None:
+def _prepare_spooled(path: Path, options: _Options, spool: Path | None) -> _Spooled:
+    prepared = options.prepare(path)
+    if prepared.source is None or spool is None:
         return _Spooled(prepared)
     cells = pa.table({f"c{i}": column for i, column in enumerate(prepared.source.cells)})
     spooled = _Spooled(prepared, _write_spool(spool, cells), _write_spool(spool, prepared.checked.clean))
@@ -279,9 +336,7 @@ def _worker_pool() -> Iterator[ProcessPoolExecutor]:
     try:
         yield pool
     except BrokenProcessPool:
-        with _pool_lock:
-            if _pool is pool:
-                _pool = None
+        _replace_broken_pool(pool)
         raise
     finally:
         with _pool_lock:
@@ -290,6 +345,16 @@ def _worker_pool() -> Iterator[ProcessPoolExecutor]:
                 _pool_idle = threading.Timer(IDLE_SECONDS, _close_idle_pool)
                 _pool_idle.daemon = True
                 _pool_idle.start()
+
+
+def _replace_broken_pool(broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+    """A working pool in place of a broken one (its workers died), shared as the broken one was."""
+    global _pool
+    with _pool_lock:
+        if _pool is broken or _pool is None:
+            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        broken.shutdown(wait=False, cancel_futures=True)
+        return _pool
 
 
 def _close_idle_pool() -> None:

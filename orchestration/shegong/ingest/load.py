@@ -2,7 +2,10 @@
 
 Tables (build DuckDB):
   raw.<registry>           clean rows, personal data already hashed/masked, plus _source_* provenance
-  audit.ingested_files     one row per file version seen: sha256, counts, status current | superseded | rejected
+  audit.ingested_files     one row per landing entry version seen: sha256, counts, first-seen time, status
+                           current | superseded (a later re-send for its region and month came) | rejected
+                           (cannot be ingested; `error` says why) | duplicate (the same content as
+                           `duplicate_of`, landed again under another name: nothing of it is loaded)
 
 Rows link to their file by `source_file` (its path under the landing root): two months' rosters can be
 byte-identical, so content alone does not identify a file.
@@ -16,17 +19,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shegong.contracts import Contract, contracts
 from shegong.ingest import pii
 from shegong.ingest.fingerprints import key_fingerprints
-from shegong.ingest.reading import FileRejected, RegistryFile, file_digest, read_registry_file
+from shegong.ingest.landing import entry_digest, entry_problem
+from shegong.ingest.reading import FileRejected, RegistryFile, read_registry_file
 from shegong.ingest.rows import ValidatedRows, redacted_cells, validate_rows
 
 RAW_TYPES = {
@@ -62,12 +68,17 @@ create table if not exists audit.ingested_files (
     rows_quarantined integer,
     unknown_columns varchar[],
     missing_optional_columns varchar[],
-    status varchar not null,          -- current | superseded | rejected
+    status varchar not null,          -- current | superseded | rejected | duplicate
     error varchar,
     ingested_at timestamp not null,
     superseded_at timestamp,
+    first_seen_at timestamp,
+    duplicate_of varchar,
     primary key (registry, source_file, source_sha256)
 );
+-- Warehouses built before these columns existed.
+alter table audit.ingested_files add column if not exists first_seen_at timestamp;
+alter table audit.ingested_files add column if not exists duplicate_of varchar;
 create table if not exists audit.quarantined_rows (
     registry varchar not null,
     source_file varchar not null,
@@ -102,7 +113,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 @dataclass(frozen=True)
 class FileOutcome:
     source_file: str
-    status: str  # ingested | unchanged | rejected
+    status: str  # ingested | unchanged | rejected | duplicate
     rows_in: int = 0
     rows_clean: int = 0
     rows_quarantined: int = 0
@@ -111,10 +122,11 @@ class FileOutcome:
 
 
 def landing_name(path: Path, landing_root: Path | None) -> str:
-    """Files are named by their path under the landing root, so provenance survives moving the root."""
+    """Files are named by their path under the landing root, so provenance survives moving the root. The
+    entry itself is not resolved: a symbolic link is named as the link, never as what it points at."""
     if landing_root is not None:
         try:
-            return path.resolve().relative_to(landing_root.resolve()).as_posix()
+            return (path.parent.resolve() / path.name).relative_to(landing_root.resolve()).as_posix()
         except ValueError:
             pass
     return path.name
@@ -131,18 +143,65 @@ class PreparedFile:
     rejection: str | None = None  # why the whole file cannot be ingested
 
 
-def prepare_file(path: Path, contract: Contract, protector: pii.PiiProtector) -> PreparedFile:
-    """Read and check one file. Pure (no warehouse), so files can be prepared in worker processes."""
+def prepare_file(
+    path: Path,
+    contract: Contract,
+    protector: pii.PiiProtector,
+    today: dt.date | None = None,
+    first_month: dt.date | None = None,
+) -> PreparedFile:
+    """Read and check one file. Pure (no warehouse), so files can be prepared in worker processes. Whatever
+    goes wrong with one file is that file's rejection, never an error of the batch."""
     try:
-        source = read_registry_file(path, contract)
+        problem = entry_problem(path)
+        if problem is not None:
+            raise FileRejected(path, *problem)
+        source = read_registry_file(path, contract, today, first_month)
+        checked = validate_rows(source, contract, protector)
+        _check_rows_belong_to_region(path, source, checked, contract)
     except FileRejected as exc:
-        return PreparedFile(path, rejection=str(exc))
-    checked = validate_rows(source, contract, protector)
+        return PreparedFile(path, rejection=pii.scrub_identifiers(str(exc)))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a reader's bug or a native library's panic: this file's problem only
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        reason = f"{path.name}: reading failed ({type(exc).__name__}: {first_line}) — the file is set aside; report it with the file"
+        return PreparedFile(path, rejection=pii.scrub_identifiers(reason))
     keys = checked.clean.select([_key_column(contract, k) for k in contract.primary_key])
     if contract.key_scope == "period":
         keys = keys.append_column("_period_month", _constant(source.period_month, pa.date32(), keys.num_rows))
     fingerprints = key_fingerprints(keys)
     return PreparedFile(path, source, checked, fingerprints)
+
+
+def _region_prefix(code: str) -> str:
+    """The code prefix every division within a region shares: 320585 → 320585, 320500 → 3205, 320000 → 32."""
+    prefix = code
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix
+
+
+def _check_rows_belong_to_region(path: Path, source: RegistryFile, checked, contract: Contract) -> None:
+    """A file named for one region whose rows are all another's is misnamed (or mis-sent)."""
+    region = source.reporting_region
+    column = next((c for c in contract.columns if c.format in ("region_code", "division_code")), None)
+    if region is None or column is None:
+        return
+    codes = checked.clean[column.name]
+    if not len(codes):
+        return
+    prefix = _region_prefix(region)
+    inside = pc.starts_with(pc.fill_null(codes, ""), prefix)
+    if not pc.any(inside).as_py():
+        elsewhere = pc.value_counts(codes).to_pylist()
+        commonest = max(elsewhere, key=lambda item: item["counts"])["values"] if elsewhere else "?"
+        raise FileRejected(
+            path,
+            f"named for region {region}, but none of its {len(codes):,} valid rows is in it "
+            f"({column.name} is {commonest}, …)",
+            "rename the file for the region it reports (or send the region's own file)",
+        )
 
 
 def _key_column(contract: Contract, name: str) -> str:
@@ -163,24 +222,39 @@ def ingest_file(
     protector: pii.PiiProtector,
     landing_root: Path | None = None,
     now: dt.datetime | None = None,
+    prepare: Callable[[Path], PreparedFile] | None = None,
 ) -> FileOutcome:
     """Ingest one file in one transaction: a no-op when this content is already in; a re-send for the same
-    region and month supersedes the earlier file; a whole-file failure records the reason and loads nothing."""
+    region and month supersedes the earlier file; a whole-file failure records the reason and loads nothing.
+    If loading the checked rows itself fails, the file is recorded as rejected with that error."""
     now = now or dt.datetime.now()
     name = landing_name(path, landing_root)
-    sha256, size = file_digest(path)
+    sha256, size = entry_digest(path)
     con.execute("begin transaction")
     try:
         loader = RegistryLoader(con, contract, index_table=False)
         if loader.unchanged(name, sha256):
             outcome = FileOutcome(name, "unchanged")
         else:
-            outcome = loader.load(prepare_file(path, contract, protector), name, sha256, size, now)
+            prepared = prepare(path) if prepare else prepare_file(path, contract, protector)
+            outcome = loader.load(prepared, name, sha256, size, now)
             loader.flush()
         con.execute("commit")
-    except BaseException:
+    except (KeyboardInterrupt, SystemExit):
         con.execute("rollback")
         raise
+    except Exception as exc:
+        con.execute("rollback")
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        reason = pii.scrub_identifiers(
+            f"{path.name}: loading failed ({type(exc).__name__}: {first_line}) — the file is set aside; "
+            "report it with the file"
+        )
+        con.execute("begin transaction")
+        loader = RegistryLoader(con, contract, index_table=False)
+        outcome = loader.load(PreparedFile(path, rejection=reason), name, sha256, size, now)
+        loader.flush()
+        con.execute("commit")
     return outcome
 
 
@@ -207,6 +281,9 @@ class RegistryLoader:
                 [contract.registry],
             ).fetchall()
         }
+        self._by_content: dict[str, list[tuple[str, str]]] = {}
+        for file, sha in self.files:
+            self._by_content.setdefault(sha, []).append((file, sha))
         self.keys = _KeyIndex(con, contract, index_table)
         self._raw: list[pa.Table] = []
         self._quarantine: list[pa.Table] = []
@@ -214,9 +291,17 @@ class RegistryLoader:
         self._pending = 0
 
     def unchanged(self, name: str, sha256: str) -> bool:
-        """This content of this file is already in (or was rejected): ingesting it again changes nothing."""
-        record = self.files.get((name, sha256))
-        return record is not None and record[0] in ("current", "rejected")
+        """This version of this file was seen before (whatever became of it): a rerun never takes it again."""
+        return (name, sha256) in self.files
+
+    def duplicate_of(self, sha256: str, region, month) -> str | None:
+        """The earlier file with this very content for the same region and month (for an unpartitioned
+        registry, with this content), loaded or superseded since: a re-send of it under another name."""
+        for key in self._by_content.get(sha256, ()):
+            status, file_region, file_month = self.files[key]
+            if status in ("current", "superseded") and (file_region, file_month) == (region, month):
+                return key[0]
+        return None
 
     def load(
         self, prepared: PreparedFile, name: str, sha256: str, size: int, now: dt.datetime
@@ -236,11 +321,36 @@ class RegistryLoader:
                     "rows_in": 0,
                     "rows_clean": 0,
                     "rows_quarantined": 0,
+                    "first_seen_at": now,
                 },
             )
             return FileOutcome(name, "rejected", error=prepared.rejection)
         source, checked = prepared.source, prepared.checked
         region, month = source.reporting_region, source.period_month
+        earlier = self.duplicate_of(sha256, region, month)
+        if earlier is not None:
+            self._record(
+                name,
+                sha256,
+                region,
+                month,
+                {
+                    "size_bytes": size,
+                    "encoding": source.encoding,
+                    "reporting_region": region,
+                    "period_month": month,
+                    "status": "duplicate",
+                    "duplicate_of": earlier,
+                    "ingested_at": now,
+                    "first_seen_at": now,
+                    "rows_in": 0,
+                    "rows_clean": 0,
+                    "rows_quarantined": 0,
+                },
+            )
+            return FileOutcome(
+                name, "duplicate", error=f"{name}: the same content as {earlier}, already loaded"
+            )
         superseded = self._supersede(name, region, month, now)
         clean = _clean_table(checked, source, name, sha256, now)
         fingerprints = prepared.fingerprints
@@ -285,10 +395,11 @@ class RegistryLoader:
                 "rows_in": source.num_rows,
                 "rows_clean": clean.num_rows,
                 "rows_quarantined": len(quarantined),
-                "unknown_columns": source.unknown_columns,
+                "unknown_columns": [pii.scrub_identifiers(c) for c in source.unknown_columns],
                 "missing_optional_columns": source.missing_optional,
                 "status": "current",
                 "ingested_at": now,
+                "first_seen_at": now,
             },
         )
         self._pending += clean.num_rows + len(quarantined)
@@ -315,20 +426,11 @@ class RegistryLoader:
         self._raw, self._quarantine, self._records, self._pending = [], [], [], 0
 
     def _record(self, name: str, sha256: str, region, month, values: dict) -> None:
-        """A file's row in audit.ingested_files; a record of the same content before (a superseded version
-        landed again) is replaced."""
+        """A file version's row in audit.ingested_files."""
         record = {"registry": self.contract.registry, "source_file": name, "source_sha256": sha256, **values}
-        if (name, sha256) in self.files:
-            self.flush()
-            columns = ", ".join(record)
-            self.con.execute(
-                f"insert or replace into audit.ingested_files ({columns}) values ({', '.join('?' * len(record))})",
-                list(record.values()),
-            )
-            del self.files[(name, sha256)]
-        else:
-            self._records.append(record)
+        self._records.append(record)
         self.files[(name, sha256)] = [values["status"], region, month]
+        self._by_content.setdefault(sha256, []).append((name, sha256))
 
     def _supersede(self, name: str, region, month, now) -> list[str]:
         """A corrected re-send replaces the earlier file for its region and month (or, unpartitioned, its name)."""
@@ -517,6 +619,8 @@ _FILE_RECORD = pa.schema(
         ("error", pa.string()),
         ("ingested_at", pa.timestamp("us")),
         ("superseded_at", pa.timestamp("us")),
+        ("first_seen_at", pa.timestamp("us")),
+        ("duplicate_of", pa.string()),
     ]
 )
 

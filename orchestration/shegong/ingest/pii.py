@@ -11,7 +11,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shegong.ingest.cells import to_halfwidth
+
 _NON_DIGIT = re.compile(r"\D")
+
+# ID numbers and mobile numbers as people write them inside any text: full-width digits (folded before
+# matching), groups split by spaces or dashes, a +86 / 0086 country code. Matched on the half-width form, whose
+# positions are the original's (folding maps one character onto one).
+_SEPARATOR = r"[ \-\u2010-\u2015]?"
+# Only digits bound a match: a number glued to letters (tel13912345678) is still a number.
+_ID_NUMBER = re.compile(rf"(?<![0-9])\d(?:{_SEPARATOR}\d){{16}}{_SEPARATOR}[\dXx](?![0-9])")
+_MOBILE = re.compile(
+    rf"(?<![0-9])(?:(?:\+|00)?86{_SEPARATOR}|\(\+?86\){_SEPARATOR})?1[3-9]\d(?:{_SEPARATOR}\d){{8}}(?![0-9])"
+)
+_NOT_ID_CHARACTER = re.compile(r"[^0-9Xx]")
+# Cheap pre-filter for columns (RE2 syntax): eleven digits, possibly apart, or full-width digits.
+_MAY_HOLD_IDENTIFIER = r"\d[^0-9]?\d[^0-9]?\d[^0-9]?\d[^0-9]?\d[^0-9]?\d[^0-9]?\d|[\x{ff10}-\x{ff19}]"
 _BLOCK = 64  # SHA-256's block size, which HMAC pads the key to
 
 
@@ -67,6 +82,48 @@ def mask_names(names: pa.StringArray) -> pa.StringArray:
 def mask_identifier(value: str, keep: int = 4) -> str:
     """Only the last characters of an ID number or phone, for an auditor matching a quarantined row."""
     return "*" * max(len(value) - keep, 0) + value[-keep:]
+
+
+def scrub_identifiers(text: str) -> str:
+    """`text` with every ID number and mobile number in it masked (mask_identifier), in whatever form it is
+    written; everything else unchanged."""
+    folded = to_halfwidth(text)
+    spans = [m.span() for pattern in (_ID_NUMBER, _MOBILE) for m in pattern.finditer(folded)]
+    if not spans:
+        return text
+    out, end = [], 0
+    for start, stop in sorted(spans):
+        if start < end:  # overlapping matches: the first one masked it
+            start = end
+        out.append(text[end:start])
+        out.append(mask_identifier(_NOT_ID_CHARACTER.sub("", folded[start:stop]).upper()))
+        end = max(end, stop)
+    out.append(text[end:])
+    return "".join(out)
+
+
+def holds_identifier(text: str) -> bool:
+    folded = to_halfwidth(text)
+    return bool(_ID_NUMBER.search(folded) or _MOBILE.search(folded))
+
+
+def scrub_column(texts: pa.StringArray) -> pa.StringArray:
+    """scrub_identifiers over a column; only cells that may hold one go through Python."""
+    suspect = pc.fill_null(pc.match_substring_regex(texts, _MAY_HOLD_IDENTIFIER), False)
+    if not pc.any(suspect).as_py():
+        return texts
+    scrubbed = [scrub_identifiers(text) for text in texts.filter(suspect).to_pylist()]
+    return pc.replace_with_mask(texts, suspect, pa.array(scrubbed, pa.string()))
+
+
+def mask_unknown(value: str) -> str:
+    """A cell whose meaning the contract does not know (an unlisted column, a misaligned record): its first
+    character (unless a digit) and its length in stars, at most 12 — enough to recognise a row, never to read
+    a name, an address or a number."""
+    if not value:
+        return value
+    first = value[0] if not to_halfwidth(value[0]).isdigit() and value[0] not in "+(" else "*"
+    return first + "*" * (min(len(value), 12) - 1)
 
 
 def id_number_codes(id_numbers: pa.StringArray) -> np.ndarray:

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import functools
 import hashlib
-import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -19,8 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from shegong.contracts import Contract, contracts, normalize_header
+from shegong.contracts import Contract, FileLimits, contracts, normalize_header
 from shegong.ingest.cells import clean, clean_column
+from shegong.ingest.records import SplitText, split_records
+from shegong.ingest.xlsx_guard import check_workbook
 
 HEADER_SEARCH_ROWS = 10
 _FILE_NAME = re.compile(r"(?P<region>\d{6})[_\-\s]*(?P<year>20\d{2})[-_年.]?(?P<month>1[0-2]|0?[1-9])(?!\d)")
@@ -53,6 +54,9 @@ class RegistryFile:
     cells: list[pa.StringArray] = field(default_factory=list)
     row_numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # physical, 1-based
     row_widths: np.ndarray | None = None  # cells each row has, when rows differ in width
+    # Records whose structure is broken (an unclosed quote, too many or too few cells, a line or cell over a
+    # limit), by physical row number: quarantined with these reasons, their cells of unknown meaning masked.
+    record_errors: dict[int, list[dict]] = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:
@@ -90,6 +94,23 @@ def period_of(path: Path) -> tuple[str, dt.date]:
             "name registry files like 320585_2024-03_持证社工名册.csv (6-digit region code, then year-month)",
         )
     return match["region"], dt.date(int(match["year"]), int(match["month"]), 1)
+
+
+def check_period(path: Path, month: dt.date, today: dt.date, first_month: dt.date | None = None) -> None:
+    """A reporting month that has not begun cannot have been reported; one before the first partition has no
+    partition to land in."""
+    if first_month is not None and month < first_month:
+        raise FileRejected(
+            path,
+            f"named for {month:%Y-%m}, before the first monthly partition {first_month:%Y-%m}",
+            "check the year and month in the file name, or set SHEGONG_FIRST_MONTH to an earlier month",
+        )
+    if month > today.replace(day=1):
+        raise FileRejected(
+            path,
+            f"named for {month:%Y-%m}, a month that has not begun (today is {today:%Y-%m-%d})",
+            "check the year and month in the file name and land it again",
+        )
 
 
 def decode(path: Path, data: bytes) -> tuple[str, str]:
@@ -136,23 +157,41 @@ class _Table:
 
 
 class _Records(_Table):
-    """Rows as lists of cells, as the csv module (text) or a workbook (text, numbers, dates) gives them."""
+    """Rows as lists of cells, as a CSV text's records or a workbook's rows (text, numbers, dates) give them,
+    with the physical row each starts on and the structural problems found while splitting them."""
 
-    def __init__(self, records: list[list]):
+    def __init__(self, records: list[list], lines: list[int] | None = None, errors: dict | None = None):
         self.records = records
+        self.lines = lines if lines is not None else list(range(1, len(records) + 1))
+        self.errors: dict[int, tuple[str, str]] = errors or {}
         self.top = [[clean(_cell_text(v)) for v in row] for row in records[:HEADER_SEARCH_ROWS]]
 
-    def columns_after(self, header_index):
+    @classmethod
+    def from_split(cls, split: SplitText) -> _Records:
+        return cls(split.cells, split.lines, split.errors)
+
+    def columns_after(self, header_index, width=None):
         rows = self.records[header_index + 1 :]
+        numbers = np.array(self.lines[header_index + 1 :], np.int64)
         widths = np.array([len(row) for row in rows], np.int64)
-        width = int(widths.max()) if len(rows) else 0
-        if width and widths.min() != width:
-            rows = [row + [""] * (width - len(row)) for row in rows]
+        if width is None:  # every row, as wide as the widest
+            width = int(widths.max()) if len(rows) else 0
+        if len(rows) and (widths.min() != width or widths.max() != width):
+            rows = [row[:width] + [""] * (width - len(row)) for row in rows]
         else:
             widths = None
         columns = [_column_text(values) for values in zip(*rows, strict=True)] if rows else []
-        numbers = np.arange(header_index + 2, header_index + 2 + len(rows), dtype=np.int64)
         return columns, numbers, widths
+
+    def overflow(self, header_index: int, width: int) -> dict[int, int]:
+        """Physical row → how many non-blank cells it holds beyond the header's `width`."""
+        out = {}
+        for row, number in zip(self.records[header_index + 1 :], self.lines[header_index + 1 :], strict=True):
+            if len(row) > width:
+                extra = sum(1 for value in row[width:] if clean(_cell_text(value)))
+                if extra:
+                    out[number] = extra
+        return out
 
 
 def _column_text(values: tuple) -> pa.StringArray:
@@ -174,15 +213,16 @@ def _column_text(values: tuple) -> pa.StringArray:
 
 
 class _PlainText(_Table):
-    """CSV text without quote characters, NULs or lone carriage returns: every line is one row and every
-    delimiter separates two cells, so Arrow's CSV reader splits the data rows exactly as the csv module would,
-    many times faster. The top rows are the csv module's; a data row of another width than the header sends
-    the file back to the csv module."""
+    """CSV text without quote characters, NULs or lone carriage returns, and no line over the record limit:
+    every line is one row and every delimiter separates two cells, so Arrow's CSV reader splits the data rows
+    exactly as split_records would, many times faster. A data row of another width than the header sends
+    the file back to split_records."""
 
-    def __init__(self, text: str, utf8: bytes, delimiter: str):
+    def __init__(self, text: str, utf8: bytes, delimiter: str, limits: FileLimits):
         self.text = text
         self.utf8 = utf8
         self.delimiter = delimiter
+        self.limits = limits
         raw = np.frombuffer(utf8, np.uint8)
         newlines = np.flatnonzero(raw == ord("\n"))
         ends = newlines
@@ -197,27 +237,40 @@ class _PlainText(_Table):
             if end < 0:
                 end = len(text)
                 break
-        top = csv.reader(io.StringIO(text[: end + 1]), delimiter=delimiter)
-        self.top = [[clean(v) for v in row] for row in top]
+        self.top = [
+            [clean(v) for v in row] for row in split_records(text[: end + 1], delimiter, limits).cells
+        ]
 
-    def within_field_limit(self) -> bool:
-        """The csv module refuses a field longer than its limit; a line no longer than it holds none."""
-        return not len(self.lengths) or int(self.lengths.max()) <= csv.field_size_limit()
+    def rows_as_wide_as(self, header_index: int, width: int) -> bool:
+        """Every non-empty line after the header holds exactly `width` cells (counted by its delimiters)."""
+        first = header_index + 1
+        if first >= len(self.starts):
+            return True
+        raw = np.frombuffer(self.utf8, np.uint8)
+        delimiters = np.flatnonzero(raw == ord(self.delimiter))
+        line_of = np.searchsorted(self.starts, delimiters, side="right") - 1
+        counts = np.bincount(line_of, minlength=len(self.starts))[first:]
+        filled = self.lengths[first:] > 0
+        return bool((counts[filled] == width - 1).all())
 
-    def records(self) -> _Records:
-        return _Records(list(csv.reader(io.StringIO(self.text), delimiter=self.delimiter)))
+    def within_line_limit(self) -> bool:
+        return not len(self.lengths) or int(self.lengths.max()) <= self.limits.max_line_bytes
 
-    def columns_after(self, header_index):
-        if header_index < 0:
-            return self.records().columns_after(header_index)
+    def records(self, width: int | None = None) -> _Records:
+        return _Records.from_split(split_records(self.text, self.delimiter, self.limits, width))
+
+    def columns_after(self, header_index, width=None):
+        if header_index < 0 or width is None:
+            return self.records(width).columns_after(header_index, width)
         first = header_index + 1
         lines = np.flatnonzero(self.lengths[first:] > 0) + first  # Arrow skips empty lines, as blank rows
-        width = len(self.top[header_index])
+        if width != len(self.top[header_index]):
+            return self.records(width).columns_after(header_index, width)
         if not len(lines):
             return [pa.array([], pa.string()) for _ in range(width)], lines + 1, None
         offset = int(self.starts[first])
         if self.utf8.startswith(codecs.BOM_UTF8, offset):
-            return self.records().columns_after(header_index)  # Arrow would drop it, the csv module keeps it
+            return self.records(width).columns_after(header_index, width)  # Arrow would drop it
         names = [f"c{i}" for i in range(width)]
         try:
             table = pacsv.read_csv(
@@ -231,9 +284,9 @@ class _PlainText(_Table):
                 ),
             )
         except pa.ArrowInvalid:  # a row of another width
-            return self.records().columns_after(header_index)
+            return self.records(width).columns_after(header_index, width)
         if table.num_rows != len(lines):
-            return self.records().columns_after(header_index)
+            return self.records(width).columns_after(header_index, width)
         return [column.combine_chunks() for column in table.columns], lines + 1, None
 
 
@@ -303,7 +356,7 @@ class _DelimiterSniffer(csv.Sniffer):
         return delim, data[0].count(delim) == data[0].count(f"{delim} ")
 
 
-def _csv_table(path: Path) -> tuple[_Table, str]:
+def _csv_table(path: Path, limits: FileLimits) -> tuple[_Table, str]:
     data = path.read_bytes()
     text, encoding = decode(path, data)
     try:
@@ -312,19 +365,24 @@ def _csv_table(path: Path) -> tuple[_Table, str]:
         delimiter = ","
     if '"' not in text and "\x00" not in text and text.count("\r") == text.count("\r\n"):
         utf8 = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
-        plain = _PlainText(text, utf8 if encoding.startswith("utf-8") else text.encode("utf-8"), delimiter)
-        if plain.within_field_limit():
+        plain = _PlainText(
+            text, utf8 if encoding.startswith("utf-8") else text.encode("utf-8"), delimiter, limits
+        )
+        if plain.within_line_limit():
             return plain, encoding
-    return _Records(list(csv.reader(io.StringIO(text), delimiter=delimiter))), encoding
+    return _Records.from_split(split_records(text, delimiter, limits)), encoding
 
 
-def _xlsx_rows(path: Path) -> list[list[object]]:
+def _xlsx_rows(path: Path, limits: FileLimits) -> list[list[object]]:
     from python_calamine import CalamineWorkbook
 
     if not zipfile.is_zipfile(path):
         raise FileRejected(
             path, "not a valid XLSX workbook (truncated or not a zip archive)", "re-send the workbook"
         )
+    problem = check_workbook(path, limits)  # before calamine sizes its grid by the sheet's extent
+    if problem is not None:
+        raise FileRejected(path, *problem)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
@@ -378,21 +436,55 @@ def _find_header(path: Path, table: list[list[str]], contract: Contract) -> int:
     )
 
 
-def read_registry_file(path: Path, contract: Contract) -> RegistryFile:
-    if path.stat().st_size == 0:
+SUFFIX_PROBLEMS = {
+    ".xls": ("an Excel 97-2003 workbook (.xls)", "save it as .xlsx (or CSV) and land it again"),
+    ".xlsm": (
+        "a macro-enabled workbook (.xlsm)",
+        "save it as a plain .xlsx without macros and land it again",
+    ),
+    ".xlsb": ("a binary workbook (.xlsb)", "save it as .xlsx (or CSV) and land it again"),
+    ".et": ("a WPS spreadsheet (.et)", "save it as .xlsx (or CSV) and land it again"),
+}
+
+
+def check_file_type(path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix in SUPPORTED_SUFFIXES:
+        return
+    if suffix in SUFFIX_PROBLEMS:
+        raise FileRejected(path, *SUFFIX_PROBLEMS[suffix])
+    if not suffix:
+        raise FileRejected(path, "the file name has no extension", "name registry files .csv or .xlsx")
+    raise FileRejected(path, f"unsupported file type {suffix}", "send CSV or XLSX")
+
+
+def read_registry_file(
+    path: Path, contract: Contract, today: dt.date | None = None, first_month: dt.date | None = None
+) -> RegistryFile:
+    """A file read and mapped onto its contract; whole-file problems raise FileRejected. Only regular files
+    come here (landing.py turns away links, folders and hidden files). `first_month`: the first monthly
+    partition; a file named for a month before it is rejected."""
+    limits = contract.limits
+    check_file_type(path)
+    size = path.stat().st_size
+    if size == 0:
         raise FileRejected(path, "the file is empty", "ask the sender for the export again")
+    if size > limits.max_file_bytes:
+        raise FileRejected(
+            path,
+            f"{size:,} bytes, over the limit of {limits.max_file_bytes:,} (max_file_bytes)",
+            "split the export by month or region, or raise limits.max_file_bytes in the contract",
+        )
     if contract.partitioned_by == "month":
         region, month = period_of(path)
+        check_period(path, month, today or dt.date.today(), first_month)
     else:
         region, month = None, None
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        table: _Table = _Records(_xlsx_rows(path))
+    if path.suffix.lower() == ".xlsx":
+        table: _Table = _Records(_xlsx_rows(path, limits))
         encoding = "xlsx"
-    elif suffix in (".csv", ".txt"):
-        table, encoding = _csv_table(path)
     else:
-        raise FileRejected(path, f"unsupported file type {suffix or '(none)'}", "send CSV or XLSX")
+        table, encoding = _csv_table(path, limits)
     if not any(any(cells) for cells in table.top) and not len(_data_rows(table, -1)[1]):
         raise FileRejected(
             path, "the file holds no data (only blank cells)", "ask the sender for the export again"
@@ -418,35 +510,112 @@ def read_registry_file(path: Path, contract: Contract) -> RegistryFile:
         raise FileRejected(
             path, f"required columns missing: {names}", "add the columns to the export and re-send it"
         )
-    cells, row_numbers, row_widths = _data_rows(table, header_index)
-    if len(cells) < len(header):  # every data row is narrower than the header
-        if row_widths is None:
-            row_widths = np.full(len(row_numbers), len(cells), np.int64)
-        cells += [pa.repeat(pa.scalar("", pa.string()), len(row_numbers))] * (len(header) - len(cells))
+    if len(header) > limits.max_columns:
+        raise FileRejected(
+            path,
+            f"the header has {len(header):,} columns, over the limit of {limits.max_columns:,} (max_columns)",
+            "export only the registry's columns",
+        )
+    if isinstance(table, _PlainText) and not table.rows_as_wide_as(header_index, len(header)):
+        table = table.records(len(header))
+    errors = _structure_errors(table, header_index, header, contract)
+    cells, row_numbers, row_widths = _data_rows(table, header_index, len(header), set(errors))
+    if len(row_numbers) > limits.max_rows:
+        raise FileRejected(
+            path,
+            f"{len(row_numbers):,} rows, over the limit of {limits.max_rows:,} (max_rows)",
+            "split the export by month or region, or raise limits.max_rows in the contract",
+        )
+    cells = _cap_cells(cells, row_numbers, columns, limits, errors)
     return RegistryFile(
         path=path,
         encoding=encoding,
         reporting_region=region,
         period_month=month,
-        header_row=header_index + 1,
+        header_row=table.lines[header_index] if isinstance(table, _Records) else header_index + 1,
         columns=columns,
         unknown_columns=unknown,
         missing_optional=[c.name for c in contract.columns if not c.required and c.name not in seen],
         cells=cells,
         row_numbers=row_numbers,
         row_widths=row_widths,
+        record_errors=errors,
     )
 
 
+def _structure_errors(table: _Records, header_index: int, header: list[str], contract: Contract) -> dict:
+    """Physical row → structural reasons: the splitter's (unclosed quote, line over the limit) and the
+    header's width (a record with cells beyond it, or without the cells its named columns need)."""
+    errors: dict[int, list[dict]] = {}
+
+    def add(number: int, code: str, detail: str) -> None:
+        errors.setdefault(int(number), []).append({"code": code, "column": "", "detail": detail})
+
+    if isinstance(table, _PlainText):
+        return errors  # read_registry_file keeps the fast path only for rows of the header's width
+    records = table
+    for number, (code, detail) in records.errors.items():
+        if number > records.lines[header_index]:
+            add(number, code, detail)
+    named = max((i + 1 for i, cell in enumerate(header) if cell), default=0)
+    for row, number in zip(
+        records.records[header_index + 1 :], records.lines[header_index + 1 :], strict=True
+    ):
+        if int(number) in errors or not any(clean(_cell_text(v)) for v in row):
+            continue
+        if len(row) < named:
+            add(number, "too_few_columns", f"{len(row)} cells where the header names {named} columns")
+    for number, extra in records.overflow(header_index, len(header)).items():
+        if number not in errors:
+            add(number, "too_many_columns", f"{extra} filled cells beyond the header's {len(header)} columns")
+    return errors
+
+
+def _cap_cells(
+    cells: list[pa.StringArray],
+    row_numbers: np.ndarray,
+    columns: list[str | None],
+    limits: FileLimits,
+    errors,
+) -> list[pa.StringArray]:
+    """A cell over max_cell_bytes makes its record bad (`cell_too_long`) and is emptied, so that no check and
+    no quarantine row carries it."""
+    out = []
+    for position, column in enumerate(cells):
+        long = pc.greater(pc.binary_length(column), limits.max_cell_bytes)
+        if not pc.any(long).as_py():
+            out.append(column)
+            continue
+        lengths = pc.binary_length(column).to_numpy(zero_copy_only=False)
+        for index in np.flatnonzero(long.to_numpy(zero_copy_only=False)).tolist():
+            name = (
+                columns[position]
+                if position < len(columns) and columns[position]
+                else f"column_{position + 1}"
+            )
+            errors.setdefault(int(row_numbers[index]), []).append(
+                {
+                    "code": "cell_too_long",
+                    "column": name,
+                    "detail": f"{int(lengths[index]):,} bytes (limit {limits.max_cell_bytes:,})",
+                }
+            )
+        out.append(pc.if_else(long, "", column))
+    return out
+
+
 def _data_rows(
-    table: _Table, header_index: int
+    table: _Table, header_index: int, width: int | None = None, keep_rows: set[int] | None = None
 ) -> tuple[list[pa.StringArray], np.ndarray, np.ndarray | None]:
-    """The rows after the header as cleaned columns, without the blank rows."""
-    texts, numbers, widths = table.columns_after(header_index)
+    """The rows after the header, `width` cells each, as cleaned columns, without the blank rows (a bad
+    record stays, blank or not: it is quarantined)."""
+    texts, numbers, widths = table.columns_after(header_index, width)
     columns = [clean_column(texts) for texts in texts]
     if not columns:
         return columns, numbers[:0], None
     filled = functools.reduce(pc.or_, (pc.not_equal(column, "") for column in columns))
+    if keep_rows:
+        filled = pc.or_(filled, pa.array(np.isin(numbers, list(keep_rows))))
     if pc.all(filled).as_py():
         return columns, numbers, widths
     keep = filled.to_numpy(zero_copy_only=False)

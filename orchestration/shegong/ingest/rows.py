@@ -4,7 +4,14 @@ applies; nothing is dropped.
 Reason codes (the quarantine's `reason_codes`):
   missing_required, bad_id_number, bad_uscc, bad_certificate_no, bad_phone, unknown_region_code,
   unparseable_date, implausible_date, not_a_number, negative_value, out_of_range, unknown_enum_value,
-  end_before_start, duplicate_in_file, duplicate_across_files (the last is decided in the warehouse).
+  end_before_start, duplicate_in_file, duplicate_across_files (the last is decided in the warehouse);
+  and a record's structure (reading.py, records.py): unterminated_quote, line_too_long, cell_too_long,
+  too_many_columns, too_few_columns.
+
+Personal data, default deny: quarantined cells of the contract's personal-data columns are redacted, cells of
+columns the contract does not know (and every cell of a record whose structure is broken, whose cells cannot
+be trusted to be what their header says) are masked, and ID and mobile numbers are masked inside every other
+value, in the quarantine and in the clean rows alike.
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ REASON_CODES = (
     "end_before_start",
     "duplicate_in_file",
     "duplicate_across_files",
+    "unterminated_quote",
+    "line_too_long",
+    "cell_too_long",
+    "too_many_columns",
+    "too_few_columns",
 )
 
 
@@ -416,19 +428,31 @@ def _check_column(column: Column, texts: pa.StringArray, period_end: dt.date | N
 
 def _redacted(column: Column | None, value: str) -> str:
     """A quarantined cell as an auditor may see it: enough to find the row, never the personal data."""
-    if column is None or not value or column.pii is None:
+    if not value:
         return value
+    if column is None:
+        return pii.mask_unknown(value)
     if column.pii == "name":
         return pii.mask_name(value)
-    return pii.mask_identifier(value)
+    if column.pii is not None:
+        return pii.mask_identifier(value)
+    return pii.scrub_identifiers(value[:MAX_QUARANTINED_CELL])
 
 
-def redacted_cells(columns: list[str | None], cells: list[str], contract: Contract) -> dict[str, str]:
-    """A source row keyed by contract column (or column_N when unmapped), personal data redacted."""
+# A quarantined cell keeps at most this many characters: enough to see what is wrong with it.
+MAX_QUARANTINED_CELL = 200
+
+
+def redacted_cells(
+    columns: list[str | None], cells: list[str], contract: Contract, trusted: bool = True
+) -> dict[str, str]:
+    """A source row keyed by contract column (or column_N when unmapped), personal data redacted; an untrusted
+    row (its structure broken) has every cell masked."""
     out = {}
     for position, cell in enumerate(cells):
         name = columns[position] if position < len(columns) else None
-        out[name or f"column_{position + 1}"] = _redacted(contract.by_name.get(name) if name else None, cell)
+        column = contract.by_name.get(name) if name and trusted else None
+        out[name or f"column_{position + 1}"] = _redacted(column, cell)
     return out
 
 
@@ -440,6 +464,13 @@ def validate_rows(source: RegistryFile, contract: Contract, protector: pii.PiiPr
         month = source.period_month
         period_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     reasons: dict[int, list[dict]] = defaultdict(list)
+    untrusted: set[int] = set()
+    if source.record_errors:
+        position_of = {int(number): position for position, number in enumerate(source.row_numbers.tolist())}
+        for number, errors in source.record_errors.items():
+            if number in position_of:
+                reasons[position_of[number]].extend(errors)
+                untrusted.add(position_of[number])
     checked: dict[str, _CheckedColumn] = {}
     for column in contract.columns:
         result = _check_column(column, source.text(column.name), period_end)
@@ -480,8 +511,12 @@ def validate_rows(source: RegistryFile, contract: Contract, protector: pii.PiiPr
     quarantined = [
         {
             "source_row": int(source.row_numbers[position]),
-            "raw_values": redacted_cells(source.columns, source.row_cells(position), contract),
-            "reasons": reasons[position],
+            "raw_values": redacted_cells(
+                source.columns, source.row_cells(position), contract, trusted=position not in untrusted
+            ),
+            "reasons": [
+                {**reason, "detail": pii.scrub_identifiers(reason["detail"])} for reason in reasons[position]
+            ],
         }
         for position in sorted(reasons)
     ]
@@ -493,6 +528,8 @@ def validate_rows(source: RegistryFile, contract: Contract, protector: pii.PiiPr
         if column.pii:
             for name, array in zip(column.raw_columns, protected[column.name], strict=True):
                 arrays[name] = array.take(clean)
+        elif column.type == "string" and column.format is None:  # free text may quote a number
+            arrays[column.name] = pii.scrub_column(checked[column.name].values(clean, pa.string()))
         else:
             arrays[column.name] = checked[column.name].values(clean, ARROW_TYPES[column.type])
     return ValidatedRows(pa.table(arrays), clean, quarantined)

@@ -167,8 +167,17 @@ class _Records(_Table):
         self.top = [[clean(_cell_text(v)) for v in row] for row in records[:HEADER_SEARCH_ROWS]]
 
     @classmethod
-    def from_split(cls, split: SplitText) -> _Records:
-        return cls(split.cells, split.lines, split.errors)
+    def from_split(
+        cls, split: SplitText, text: str | None = None, delimiter: str = ",", limits=None
+    ) -> _Records:
+        records = cls(split.cells, split.lines, split.errors)
+        if split.spans_lines and text is not None:
+            # A record spanning lines is judged again once the header's width is known.
+            records.resplit = lambda width: _Records.from_split(split_records(text, delimiter, limits, width))
+        return records
+
+    def resplit(self, width: int) -> _Records:
+        return self
 
     def columns_after(self, header_index, width=None):
         rows = self.records[header_index + 1 :]
@@ -178,6 +187,7 @@ class _Records(_Table):
             width = int(widths.max()) if len(rows) else 0
         if len(rows) and (widths.min() != width or widths.max() != width):
             rows = [row[:width] + [""] * (width - len(row)) for row in rows]
+            widths = np.minimum(widths, width)
         else:
             widths = None
         columns = [_column_text(values) for values in zip(*rows, strict=True)] if rows else []
@@ -370,7 +380,7 @@ def _csv_table(path: Path, limits: FileLimits) -> tuple[_Table, str]:
         )
         if plain.within_line_limit():
             return plain, encoding
-    return _Records.from_split(split_records(text, delimiter, limits)), encoding
+    return _Records.from_split(split_records(text, delimiter, limits), text, delimiter, limits), encoding
 
 
 def _xlsx_rows(path: Path, limits: FileLimits) -> list[list[object]]:
@@ -518,6 +528,8 @@ def read_registry_file(
         )
     if isinstance(table, _PlainText) and not table.rows_as_wide_as(header_index, len(header)):
         table = table.records(len(header))
+    elif isinstance(table, _Records):
+        table = table.resplit(len(header))
     errors = _structure_errors(table, header_index, header, contract)
     cells, row_numbers, row_widths = _data_rows(table, header_index, len(header), set(errors))
     if len(row_numbers) > limits.max_rows:

@@ -7,9 +7,10 @@ DuckDB's CSV reader does), and each record is parsed from the lines it spans:
 
 - a line without a quote character is split at the delimiter;
 - a line with one is parsed by the csv module; a quoted cell left open continues on the next lines, but only
-  while the cell stays within `max_quoted_lines` and the record within `max_line_bytes`, and a record that
-  spans lines must come out as wide as the header. Otherwise the opening line alone is a bad record
-  (`unterminated_quote`) and parsing resumes on the line after it, so a stray quote costs one record;
+  while the cell stays within `max_quoted_lines` and the record within `max_line_bytes`, no line it takes in
+  holds a whole record's worth of delimiters, and the record comes out as wide as the header. Otherwise the
+  opening line alone is a bad record (`unterminated_quote`) and parsing resumes on the line after it, so a
+  stray quote costs one record;
 - a record over `max_line_bytes` is a bad record (`line_too_long`) and keeps none of its cells.
 
 The reason codes follow DuckDB's `store_rejects` error types (UNQUOTED VALUE, LINE SIZE OVER MAXIMUM, TOO MANY
@@ -87,6 +88,8 @@ def split_records(text: str, delimiter: str, limits: FileLimits, width: int | No
         cells, complete = _parse(line, delimiter)
         end, record, total = index, line, size
         while not complete and end < len(lines) and end - index < limits.max_quoted_lines:
+            if width is not None and width > 1 and lines[end].count(delimiter) >= width - 1:
+                break  # the next line holds a whole record's cells: it is a record, the quote was stray
             total += 1 + _utf8_length(lines[end])
             if total > limits.max_line_bytes:
                 break

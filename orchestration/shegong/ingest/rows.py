@@ -464,13 +464,13 @@ def validate_rows(source: RegistryFile, contract: Contract, protector: pii.PiiPr
         month = source.period_month
         period_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     reasons: dict[int, list[dict]] = defaultdict(list)
-    untrusted: set[int] = set()
+    # A record whose structure is broken has that reason alone: its cells' checks would judge misplaced cells.
+    broken: dict[int, list[dict]] = {}
     if source.record_errors:
         position_of = {int(number): position for position, number in enumerate(source.row_numbers.tolist())}
         for number, errors in source.record_errors.items():
             if number in position_of:
-                reasons[position_of[number]].extend(errors)
-                untrusted.add(position_of[number])
+                broken[position_of[number]] = errors
     checked: dict[str, _CheckedColumn] = {}
     for column in contract.columns:
         result = _check_column(column, source.text(column.name), period_end)
@@ -508,11 +508,12 @@ def validate_rows(source: RegistryFile, contract: Contract, protector: pii.PiiPr
             }
         )
 
+    reasons.update(broken)
     quarantined = [
         {
             "source_row": int(source.row_numbers[position]),
             "raw_values": redacted_cells(
-                source.columns, source.row_cells(position), contract, trusted=position not in untrusted
+                source.columns, source.row_cells(position), contract, trusted=position not in broken
             ),
             "reasons": [
                 {**reason, "detail": pii.scrub_identifiers(reason["detail"])} for reason in reasons[position]

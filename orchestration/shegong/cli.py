@@ -21,7 +21,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from shegong.config import DBT_PROJECT_DIR, LANDING_FOLDERS, export_build_db_env, settings
+from shegong.config import (
+    DBT_PROJECT_DIR,
+    DEVELOPMENT_KEY_WARNING,
+    LANDING_FOLDERS,
+    export_build_db_env,
+    settings,
+)
 
 console = Console(stderr=True)
 out = Console()
@@ -107,11 +113,18 @@ def generate(
 
 
 @main.command()
-def run() -> None:
+@click.option("--wait", is_flag=True, help="wait for a run already using this warehouse instead of exiting")
+def run(wait: bool) -> None:
     """Ingest the landing folders, build the marts, validate and publish (in-process Dagster runs)."""
+    from shegong.config import ConfigurationError, checked_pii_key
     from shegong.pipeline import NothingToBuild, run_pipeline
+    from shegong.runlock import RunInProgress
 
     current = settings()
+    try:
+        checked_pii_key(current.pii_key, current.production)
+    except ConfigurationError as exc:
+        fail(str(exc))
     with _progress() as bars:
         task = bars.add_task("pipeline", total=None)
 
@@ -126,8 +139,8 @@ def run() -> None:
         try:
             # dbt's own log (written to stdout by dagster-dbt) goes to a file; the terminal keeps the progress.
             with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                summary = run_pipeline(on_step)
-        except NothingToBuild as exc:
+                summary = run_pipeline(on_step, wait_seconds=6 * 3600 if wait else 0)
+        except (NothingToBuild, RunInProgress) as exc:
             fail(str(exc))
         bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
     for failure in summary.failures:
@@ -138,6 +151,12 @@ def run() -> None:
     _print_status(
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
     )
+    if summary.file_findings:
+        out.print("landing files this run set aside or flagged:", highlight=False)
+        for line in summary.file_findings:
+            out.print(f"  {line}", highlight=False, soft_wrap=True)
+    if summary.development_key:
+        console.print(f"[bold yellow]warning:[/] {DEVELOPMENT_KEY_WARNING}", highlight=False, soft_wrap=True)
     if not summary.success:
         fail(f"nothing published by runs {', '.join(summary.run_ids)}: fix the errors above and run again")
 

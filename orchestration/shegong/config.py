@@ -1,4 +1,5 @@
-"""Where things live. Every path can be moved by one environment variable; nothing else reads os.environ.
+"""Where things live. Every path can be moved by one environment variable; nothing else reads os.environ
+(the PII key reaches Dagster's resource as a dg.EnvVar, never as a config value).
 
 SHEGONG_DUCKDB names the build warehouse file for both dbt's profile and Dagster's resource: ingest and dbt
 write there, validation reads it, and publishing copies it to the file BI tools open. SHEGONG_DUCKDB_MEMORY_LIMIT
@@ -22,6 +23,16 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 # Development default only: production sets SHEGONG_PII_KEY so hashes cannot be recomputed from public IDs.
 DEVELOPMENT_PII_KEY = "shegong-development-pii-key-do-not-use-in-production"
+PII_KEY_VARIABLE = "SHEGONG_PII_KEY"
+DEVELOPMENT_KEY_WARNING = (
+    "personal data hashed with the public development key: anyone can recompute these hashes from known ID "
+    "numbers; set SHEGONG_PII_KEY to a secret of your own (and SHEGONG_ENV=production to require it)"
+)
+
+
+class ConfigurationError(RuntimeError):
+    """The environment asks for something the project will not do (e.g. production with the public key)."""
+
 
 REGISTRIES = (
     "workers",
@@ -42,6 +53,11 @@ class Settings:
     build_db: Path
     pii_key: str
     duckdb_memory_limit: str
+    production: bool = False
+
+    @property
+    def uses_development_key(self) -> bool:
+        return self.pii_key == DEVELOPMENT_PII_KEY
 
     @property
     def published_db(self) -> Path:
@@ -67,9 +83,24 @@ def settings() -> Settings:
         landing_dir=Path(os.environ.get("SHEGONG_LANDING", PROJECT_DIR / "sources" / "landing")).resolve(),
         warehouse_dir=warehouse,
         build_db=build_db,
-        pii_key=os.environ.get("SHEGONG_PII_KEY", DEVELOPMENT_PII_KEY),
+        pii_key=os.environ.get(PII_KEY_VARIABLE) or DEVELOPMENT_PII_KEY,
         duckdb_memory_limit=os.environ.get("SHEGONG_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
+        production=os.environ.get("SHEGONG_ENV", "").lower() == "production",
     )
+
+
+def checked_pii_key(key: str | None, production: bool) -> str:
+    """The key to hash personal data with: `key`, or in development the public default. Production refuses to
+    run on the public key (or none)."""
+    if key and key != DEVELOPMENT_PII_KEY:
+        return key
+    if production:
+        raise ConfigurationError(
+            "SHEGONG_ENV=production but SHEGONG_PII_KEY is unset or the public development key: set "
+            "SHEGONG_PII_KEY to a secret of your own (e.g. `openssl rand -hex 32`) in the environment of the "
+            "webserver, the daemon and `shegong run`"
+        )
+    return DEVELOPMENT_PII_KEY
 
 
 def export_build_db_env(current: Settings) -> None:

@@ -13,10 +13,12 @@ import dagster as dg
 import duckdb
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from shegong.config import PROJECT_DIR, REGISTRIES, Settings, export_build_db_env, settings
+from shegong.config import PROJECT_DIR, REGISTRIES, Settings, checked_pii_key, export_build_db_env, settings
+from shegong.findings import file_findings
 from shegong.ingest.batch import month_of
 from shegong.ingest.landing import landing_files
 from shegong.ingest.reports import report_files
+from shegong.runlock import run_lock
 
 # (event, step or message) → the CLI's progress display
 ProgressCallback = Callable[[str, str], None]
@@ -59,6 +61,9 @@ class RunSummary:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)  # blocking expectations that failed
+    # Files this run rejected or recorded as duplicates, and files behind file-level warnings, one line each.
+    file_findings: list[str] = field(default_factory=list)
+    development_key: bool = False  # personal data hashed with the public development key
 
 
 def landing_months(current: Settings, first: dt.date | None = None) -> list[dt.date]:
@@ -129,11 +134,38 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     months: list[dt.date] | None = None,
     documents: list[str] | None = None,
+    wait_seconds: float = 0.0,
 ) -> RunSummary:
     """Build everything the landing folders hold; or, incrementally, only the given reporting `months` (the
     registry partitions ingested and incremental models rebuilt) and report `documents` (file names; [] for
-    none) — the marts are rebuilt, validated and published either way."""
+    none) — the marts are rebuilt, validated and published either way. One run at a time per warehouse: a
+    second waits up to `wait_seconds`, then raises RunInProgress."""
     current = settings()
+    checked_pii_key(current.pii_key, current.production)  # production refuses the public key before anything
+    with run_lock(current.warehouse_dir, wait_seconds):
+        started = dt.datetime.now()
+        summary = _run_pipeline(current, progress, months, documents)
+        summary.file_findings = _file_findings(current, started)
+        summary.development_key = current.uses_development_key
+        return summary
+
+
+def _file_findings(current: Settings, since: dt.datetime) -> list[str]:
+    if not current.build_db.exists():
+        return []
+    con = duckdb.connect(str(current.build_db), read_only=True)
+    try:
+        return [finding.line() for finding in file_findings(con, since)]
+    finally:
+        con.close()
+
+
+def _run_pipeline(
+    current: Settings,
+    progress: ProgressCallback | None,
+    months: list[dt.date] | None,
+    documents: list[str] | None,
+) -> RunSummary:
     export_build_db_env(current)
     from shegong.definitions import defs
     from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs

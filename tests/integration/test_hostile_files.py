@@ -28,7 +28,7 @@ from tests.fixtures.registry_files import WORKER_HEADER, worker_row, write_csv, 
 KEY = "test-key"
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-DIGEST = re.compile(r"^[0-9a-f]{64}$")
+DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{64})$")
 
 
 def roster(n: int, start: int = 0) -> list[list[str]]:

@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from shegong.config import DEVELOPMENT_KEY_WARNING
 from shegong.contracts import Contract, contracts
 from shegong.defs.partitions import FIRST_MONTH, monthly_partitions
 from shegong.defs.resources import WarehouseResource
@@ -63,6 +64,8 @@ def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
             )
         for rejected in outcome.rejected:
             context.log.warning(f"asset raw/{contract.registry}: file rejected: {rejected.error}")
+        if warehouse.uses_development_key:
+            context.log.warning(f"asset raw/{contract.registry}: {DEVELOPMENT_KEY_WARNING}")
         return dg.MaterializeResult(
             metadata={
                 "files_seen": len(files),
@@ -73,6 +76,7 @@ def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
                 "rows_read": outcome.rows_in,
                 "rows_clean": outcome.rows_clean,
                 "rows_quarantined": outcome.rows_quarantined,
+                "pii_key": "public development key" if warehouse.uses_development_key else "SHEGONG_PII_KEY",
                 "rejected_files": dg.MetadataValue.md(
                     "\n".join(f"- {f.error}" for f in outcome.rejected) or "none"
                 ),

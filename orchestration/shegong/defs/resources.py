@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from shegong.config import duckdb_config, settings
+from shegong.config import PII_KEY_VARIABLE, checked_pii_key, duckdb_config, settings
 from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
 from shegong.ingest.reports import ensure_report_tables
@@ -35,12 +35,17 @@ def open_with_backoff(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The build warehouse (DuckDB) and its landing folders; defaults come from the SHEGONG_* environment."""
+    """The build warehouse (DuckDB) and its landing folders; defaults come from the SHEGONG_* environment.
+
+    `pii_key` is the HMAC key for ID numbers and phones. Configure it as dg.EnvVar("SHEGONG_PII_KEY"): Dagster
+    then keeps the variable's name in run storage and shows it in the UI, never its value. None means the
+    public development key (refused when `production`)."""
 
     build_db: str
     landing_dir: str
     warehouse_dir: str
-    pii_key: str
+    pii_key: str | None = None
+    production: bool = False
 
     @classmethod
     def from_environment(cls) -> "WarehouseResource":
@@ -49,8 +54,13 @@ class WarehouseResource(dg.ConfigurableResource):
             build_db=str(current.build_db),
             landing_dir=str(current.landing_dir),
             warehouse_dir=str(current.warehouse_dir),
-            pii_key=current.pii_key,
+            pii_key=dg.EnvVar(PII_KEY_VARIABLE) if not current.uses_development_key else None,
+            production=current.production,
         )
+
+    @property
+    def uses_development_key(self) -> bool:
+        return checked_pii_key(self.pii_key, self.production) != self.pii_key
 
     @property
     def landing(self) -> Path:
@@ -61,7 +71,7 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.warehouse_dir) / "shegong.duckdb"
 
     def protector(self) -> PiiProtector:
-        return PiiProtector(self.pii_key)
+        return PiiProtector(checked_pii_key(self.pii_key, self.production))
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from shegong.findings import file_findings
 from shegong.quality.context import load_suites, quiet_gx
 from shegong.quality.runner import SuiteOutcome, column_of
 
@@ -266,6 +267,7 @@ def report_summary(db: Path | str, warehouse_dir: Path | str, run_id: str | None
                 index = run_dir(warehouse_dir, run_id) / "index.html"
                 summary["report_path"] = str(index) if index.exists() else None
         summary["quarantine"] = _quarantine(con) if "audit.quarantined_rows" in tables else {}
+        summary["files"] = [finding.line() for finding in file_findings(con) if finding.kind != "duplicate"]
     finally:
         con.close()
     return summary
@@ -347,6 +349,9 @@ def format_summary(summary: dict) -> str:
                 lines.append(f"  [{f['severity']}] {f['suite']}: {f['expectation']}{where}{count}")
                 lines.append(f"      {f['meaning']}")
         lines.append(f"report: {summary.get('report_path') or 'not built'}")
+    if summary.get("files"):
+        lines.append("landing files set aside or flagged:")
+        lines.extend(f"  {line}" for line in summary["files"])
     if summary.get("quarantine"):
         lines.append("quarantined rows (current files) by registry and reason:")
         for registry, reasons in summary["quarantine"].items():

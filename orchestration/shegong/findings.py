@@ -1,0 +1,73 @@
+"""What happened to the landing files, for the run summary and `shegong report`: each rejected file with its
+reason, each re-send recorded as a duplicate, and the files behind the file-level warnings (a file with more
+than QUARANTINE_WARNING_PCT of its rows quarantined)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+# The share the raw files suites warn above (quality/authoring.py, quarantine_pct).
+QUARANTINE_WARNING_PCT = 20
+
+
+@dataclass(frozen=True)
+class FileFinding:
+    registry: str
+    source_file: str
+    kind: str  # rejected | duplicate | quarantine_share
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.registry}/{self.source_file.split('/', 1)[-1]}: {self.detail}"
+
+
+def file_findings(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None) -> list[FileFinding]:
+    """Findings about the files recorded since `since` (all when None) that are still what they were."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'ingested_files'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    columns = {
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'audit' and table_name = 'ingested_files'"
+        ).fetchall()
+    }
+    duplicate_of = "duplicate_of" if "duplicate_of" in columns else "null"
+    rows = con.execute(
+        f"""select registry, source_file, status, coalesce(error, ''), {duplicate_of}, rows_in, rows_quarantined
+            from audit.ingested_files
+            where ($since is null or ingested_at >= $since)
+              and (status in ('rejected', 'duplicate')
+                   or (status = 'current' and rows_in > 0 and rows_quarantined * 100 > rows_in * $pct))
+            order by registry, status, source_file""",
+        {"since": since, "pct": QUARANTINE_WARNING_PCT},
+    ).fetchall()
+    findings = []
+    for registry, source_file, status, error, earlier, rows_in, quarantined in rows:
+        if status == "rejected":
+            # The reason as recorded, without the file name it starts with (the finding names the file).
+            reason = (
+                error.split(": ", 1)[1] if error.startswith(source_file.rsplit("/", 1)[-1] + ": ") else error
+            )
+            findings.append(FileFinding(registry, source_file, "rejected", f"rejected: {reason}"))
+        elif status == "duplicate":
+            findings.append(
+                FileFinding(registry, source_file, "duplicate", f"not loaded: the same content as {earlier}")
+            )
+        else:
+            share = 100 * quarantined / rows_in
+            findings.append(
+                FileFinding(
+                    registry,
+                    source_file,
+                    "quarantine_share",
+                    f"{quarantined:,} of {rows_in:,} rows quarantined ({share:.0f}%, warning above "
+                    f"{QUARANTINE_WARNING_PCT}%)",
+                )
+            )
+    return findings

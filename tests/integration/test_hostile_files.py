@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -416,3 +417,33 @@ def _rewrite(path: Path, part: str, change) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in items:
             target.writestr(info.filename, change(data) if info.filename == part else data)
+
+
+def test_a_stray_process_holding_the_build_file_gets_one_clear_line_after_the_backoff(tmp_path, monkeypatch):
+    from shegong.defs import resources
+
+    build = tmp_path / "build.duckdb"
+    duckdb.connect(str(build)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+            str(build),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(resources, "LOCK_RETRY_SECONDS", (0.1, 0.2))
+        started = time.monotonic()
+        with pytest.raises(RuntimeError) as error:
+            resources.open_with_backoff(str(build), read_only=False)
+        assert time.monotonic() - started >= 0.3
+        message = str(error.value)
+        assert message.startswith(f"cannot open the build warehouse {build}")
+        assert "another process holds it" in message and "\n" not in message
+    finally:
+        holder.kill()
+        holder.wait()

@@ -62,7 +62,9 @@ class FileLimits:
     max_file_bytes: int = 512 * 2**20
     max_rows: int = 2_000_000  # data records (CSV) or sheet rows (XLSX)
     max_columns: int = 256
-    max_sheet_cells: int = 50_000_000  # rows × columns of the first sheet's used range, as a reader holds it
+    # Rows × columns of the first sheet's used range: the XLSX reader holds it as a grid of Python objects
+    # (about 100 bytes a cell at peak), so this is the memory a workbook may cost.
+    max_sheet_cells: int = 20_000_000
     max_xlsx_unpacked_bytes: int = 2 * 2**30  # the workbook's parts once decompressed (zip bombs)
     max_line_bytes: int = 1 * 2**20  # one CSV record, quoted line breaks included
     max_cell_bytes: int = 32 * 2**10

@@ -26,8 +26,7 @@ from shegong.defs.jobs import report_extraction_job, warehouse_build_job
 from shegong.defs.partitions import monthly_partitions, report_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.ingest.batch import month_of
-from shegong.ingest.landing import landing_files
-from shegong.ingest.reading import file_digest
+from shegong.ingest.landing import entry_digest, landing_files
 from shegong.ingest.reports import report_files
 
 TRIGGER_TAG = "shegong/trigger"
@@ -46,12 +45,12 @@ def scan(files: list[Path], cursor: str | None) -> tuple[list[Change], dict[str,
     changed: list[Change] = []
     for path in files:
         try:
-            stat = path.stat()
+            stat = path.lstat()  # a link is judged as a link: ingestion records it, never follows it
             before = seen.get(path.name)
             if isinstance(before, list) and before[:2] == [stat.st_size, stat.st_mtime_ns]:
                 current[path.name] = before
                 continue
-            sha256, _ = file_digest(path)
+            sha256, _ = entry_digest(path)  # never opens a pipe, a folder or what a link points at
         except FileNotFoundError:  # removed between listing and reading: the next tick sees it gone
             continue
         current[path.name] = [stat.st_size, stat.st_mtime_ns, sha256]

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: run test dev lint eval-extraction bench clean-warehouse install
+.PHONY: run test test-fast dev lint eval-extraction bench clean-warehouse install
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -27,6 +27,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The pure-function lane: parsing, validation, extraction, suites (no dbt, Dagster runs or servers), under a minute.
+test-fast: install
+	$(BIN)/python -m pytest tests/unit -q
 
 dev: install
 	$(BIN)/dagster dev

@@ -23,6 +23,7 @@ from .catalogue import SEP, Rule, rules
 from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
 from .numbers import Quantity, find_quantities
+from .reading import ReportMetadata, read_report_with_metadata
 from .regions import Mention, Place, chain_of, find_mentions, resolve_reference
 
 SENTENCE_RE = re.compile(r"[^。!?！？]+[。!?！？]*")
@@ -328,7 +329,9 @@ def _main_region(doc: NormalizedDoc) -> list[Place]:
     return chain_of(top)
 
 
-def extract_normalized(doc: NormalizedDoc, name: str) -> tuple[list[Fact], list[Place]]:
+def extract_normalized(
+    doc: NormalizedDoc, name: str, metadata: ReportMetadata | None = None
+) -> tuple[list[Fact], list[Place]]:
     published_year = int(doc.published[:4]) if doc.published else None
     main = _main_region(doc)
     ctx = _Ctx(home=list(main), main=main)
@@ -517,10 +520,19 @@ def _fact_for(
     )
 
 
-def extract_document(text: str, doc: str) -> ExtractionResult:
-    """Pure function: report text → facts and document metadata."""
+def extract_document(text: str, doc: str, metadata: ReportMetadata | None = None) -> ExtractionResult:
+    """Pure function: report text (+ what is known about it: sidecar, page <meta>) → facts and document metadata.
+
+    The publication date is the metadata's (sidecar, else HTML meta / front matter), else the page's dateline."""
     nd = normalize_text(text)
-    facts, main = extract_normalized(nd, doc)
+    metadata = metadata or ReportMetadata()
+    if metadata.published:
+        nd.published, published_source = metadata.published, metadata.source
+    else:
+        published_source = "dateline" if nd.published else None
+    if metadata.title and not nd.title:
+        nd.title = metadata.title
+    facts, main = extract_normalized(nd, doc, metadata)
     main_place = main[0] if main else None
     main_region, main_adcode = _region_fields(main_place, None)
     stats = dict(nd.stats)
@@ -538,11 +550,14 @@ def extract_document(text: str, doc: str) -> ExtractionResult:
         facts=facts,
         stats=stats,
         normalized_text=nd.text,
+        url=metadata.url,
+        published_source=published_source,
+        publisher=metadata.publisher,
     )
 
 
 def extract_file(path: str | Path) -> ExtractionResult:
-    from .reading import read_report
-
+    """A report file and its sidecar (`<stem>.meta.json`, when present) → facts and document metadata."""
     path = Path(path)
-    return extract_document(read_report(path), path.name)
+    text, metadata = read_report_with_metadata(path)
+    return extract_document(text, path.name, metadata)

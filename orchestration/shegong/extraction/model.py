@@ -37,3 +37,6 @@ class ExtractionResult:
     facts: list[Fact] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     normalized_text: str = ""
+    url: str | None = None
+    published_source: str | None = None  # sidecar | html_meta | front_matter | dateline
+    publisher: str | None = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalogue import SEP, Rule, rules
+from .conventions import exam_metric, is_not_a_fact
 from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
 from .numbers import Quantity, find_quantities
@@ -464,8 +465,14 @@ def _fact_for(
     )
     if rule is None:
         return None
-    # a breakdown (其中 …) of a total already stated for the same metric
     sentence_left = sentence[: q.start]
+    previous = sentence_metrics[-1][1] if sentence_metrics else None
+    metric = exam_metric(rule.code, left, sentence_left, previous)
+    if metric != rule.code:
+        rule = next(r for r in rules() if r.code == metric)
+    if is_not_a_fact(rule.code, rule.unit, clause, left, right, sentence):
+        return None
+    # a breakdown (其中 …) of a total already stated for the same metric
     bd = None
     for m in BREAKDOWN_RE.finditer(sentence_left):
         bd = m

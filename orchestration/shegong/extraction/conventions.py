@@ -27,7 +27,7 @@ SITTING_RE = re.compile(
 # a cumulative stock of certificate holders
 STOCK_RE = re.compile(r"累计|已有|已经有|现有|共有[^,;。]{0,6}持证|截至|截止|目前|至今|以来|总量|总数|历年|迄今")
 PASS_RE = re.compile(r"通过|合格|考取")
-HOLD_RE = re.compile(r"取得[^,;。]{0,14}(?:资格|证书)|持有|持证")
+HOLD_RE = re.compile(r"[^,;。]{0,6}(?:取得[^,;。]{0,14}(?:资格|证书)|持有|持证)")
 
 # counts that are not stock: model / award-winning units, participants, job-fair posts
 STOCK_COUNT_METRICS = frozenset(
@@ -39,31 +39,43 @@ MODEL_RE = re.compile(
 PARTICIPANT_AFTER_RE = re.compile(
     r"^[^,;。!?]{0,20}?(?:参与|参加|派出|提供了?|参展|参会|入驻|报名|联合|共同|承办|协办|进行了?展示|现场)"
 )
-PARTICIPANT_BEFORE_RE = re.compile(r"(?:派出|组织|动员|邀请|发动|吸引|带动|来自|汇聚|集结)[^,;。]{0,8}$")
+PARTICIPANT_BEFORE_RE = re.compile(r"(?:派出|组织了|动员|邀请|发动|吸引|带动|来自|汇聚|集结)[^,;。]{0,8}$")
 JOB_FAIR_RE = re.compile(r"招聘|双选会|供需见面|人才交流会|对接会")
 
 
-def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str | None) -> str:
+# two levels named together ("社会工作师和助理社会工作师26413人") are the certified stock, not one level
+LEVEL_PAIR_RE = re.compile(
+    r"(?:社会工作师|社工师)(?:和|及|与|、|以及)(?:助理|中级|高级)?(?:社会工作师|社工师)[^,;。]{0,4}$"
+)
+SINCE_EXAM_BEGAN_RE = re.compile(r"考试[^。]{0,30}(?:至今|以来)|(?:开考|首次[^,;。]{0,20}考试)[^。]{0,10}(?:至今|以来)")
+
+
+def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str | None, right: str = "") -> str:
     """The exam / certificate metric a figure is really about (see the module doc).
 
     `clause_left`: the clause text before the figure; `sentence_left`: the sentence text before it; `previous`:
     the metric of the figure before it in the sentence (for a breakdown or an enumeration)."""
+    holds = HOLD_RE.search(clause_left) or HOLD_RE.match(right)
     if metric in LEVEL_METRICS:
+        if LEVEL_PAIR_RE.search(clause_left):
+            return "certified_social_workers"
         if REGISTRATION_RE.search(clause_left):
             return "exam_registrants"
-        if PASS_RE.search(clause_left) and not (STOCK_RE.search(sentence_left) or HOLD_RE.search(clause_left)):
+        if PASS_RE.search(clause_left) and not (STOCK_RE.search(sentence_left) or holds):
             return "exam_passed"
-        if previous in ("exam_registrants", "exam_passed") and not HOLD_RE.search(clause_left):
+        if previous in ("exam_registrants", "exam_passed") and not holds:
             return previous
         return metric
     if metric == "exam_passed":
-        stock = STOCK_RE.search(clause_left) or STOCK_RE.search(sentence_left) or HOLD_RE.search(clause_left)
+        stock = STOCK_RE.search(clause_left) or STOCK_RE.search(sentence_left) or holds
         if stock and not SITTING_RE.search(clause_left):
             return "certified_social_workers"
         return metric
     if metric == "certified_social_workers":
         if re.search(r"新增(?:持证|[^,;。]{0,8}持证)", clause_left):
             return "exam_passed"
+    if metric == "social_work_talent_total" and SINCE_EXAM_BEGAN_RE.search(sentence_left):
+        return "certified_social_workers"  # "since the exam began, N professionals": people who passed it
     return metric
 
 

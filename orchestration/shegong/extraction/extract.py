@@ -467,7 +467,7 @@ def _fact_for(
         return None
     sentence_left = sentence[: q.start]
     previous = sentence_metrics[-1][1] if sentence_metrics else None
-    metric = exam_metric(rule.code, left, sentence_left, previous)
+    metric = exam_metric(rule.code, left, sentence_left, previous, right)
     if metric != rule.code:
         rule = next(r for r in rules() if r.code == metric)
     if is_not_a_fact(rule.code, rule.unit, clause, left, right, sentence):

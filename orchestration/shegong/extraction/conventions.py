@@ -27,7 +27,7 @@ SITTING_RE = re.compile(
 # a cumulative stock of certificate holders
 STOCK_RE = re.compile(r"累计|已有|已经有|现有|共有[^,;。]{0,6}持证|截至|截止|目前|至今|以来|总量|总数|历年|迄今")
 PASS_RE = re.compile(r"通过|合格|考取")
-HOLD_RE = re.compile(r"[^,;。]{0,6}(?:取得[^,;。]{0,14}(?:资格|证书)|持有|持证)")
+HOLD_RE = re.compile(r"[^,;。]{0,6}(?:[取获]得[^,;。]{0,14}(?:资格|证书)|持有|持证)")
 
 # counts that are not stock: model / award-winning units, participants, job-fair posts
 STOCK_COUNT_METRICS = frozenset(
@@ -74,7 +74,7 @@ def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str
     if metric == "certified_social_workers":
         if re.search(r"新增(?:持证|[^,;。]{0,8}持证)", clause_left):
             return "exam_passed"
-    if metric == "social_work_talent_total" and SINCE_EXAM_BEGAN_RE.search(sentence_left):
+    if metric == "social_work_talent_total" and (holds or SINCE_EXAM_BEGAN_RE.search(sentence_left)):
         return "certified_social_workers"  # "since the exam began, N professionals": people who passed it
     return metric
 
@@ -82,7 +82,7 @@ def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str
 def is_not_a_fact(metric: str, unit: str, clause: str, left: str, right: str, sentence: str) -> bool:
     """True for figures the conventions exclude: model/award-winning units, participants, job-fair posts."""
     if metric in STOCK_COUNT_METRICS:
-        if MODEL_RE.search(clause):
+        if MODEL_RE.search(left) or MODEL_RE.search(right[:14]):
             return True
         if PARTICIPANT_AFTER_RE.match(right) or PARTICIPANT_BEFORE_RE.search(left):
             return True

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalogue import SEP, Rule, rules
-from .conventions import exam_metric, is_not_a_fact
+from .conventions import LEVEL_METRICS, exam_metric, is_not_a_fact
 from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
 from .numbers import Quantity, find_quantities
@@ -467,6 +467,7 @@ def _fact_for(
         return None
     sentence_left = sentence[: q.start]
     previous = sentence_metrics[-1][1] if sentence_metrics else None
+    level_breakdown = rule.code in LEVEL_METRICS
     metric = exam_metric(rule.code, left, sentence_left, previous, right)
     if metric != rule.code:
         rule = next(r for r in rules() if r.code == metric)
@@ -481,7 +482,7 @@ def _fact_for(
         if not parents and not sentence[: bd.start()].strip(" ,，"):
             parents = prev_sentence_metrics
         # a part of a stated total: same metric, not larger than the total
-        if any(mt == rule.code and q.value <= v for mt, v in parents):
+        if not level_breakdown and any(mt == rule.code and q.value <= v for mt, v in parents):
             return None
     if q.unit in ("person", "person_time") and rule.unit in ("person", "person_time"):
         unit = q.unit

@@ -54,6 +54,29 @@ YEAR_RE = re.compile(r"(?<![\d\-—~])((?:19|20)\d{2}|20[xX]{2}|20XX)\s*年(?!�
 YEAR_SKIP_AFTER_RE = re.compile(r"^(?:度?起|以来|来|开始|之前|以前|前|至今|到现在)")
 YEAR_SKIP_BEFORE_RE = re.compile(r"(?:较|比|同比|自|从|\d{4}年?\s*[至到\-—~])$")
 RELATIVE_YEAR_RE = re.compile(r"(?:去年|今年|明年|前年|上年度|上一年|本年度|年内|当年)(?!以来|来|起)")
+# "5年前的63家" / "未来五年…将超过1万人": a year counted from the publication year
+YEARS_AGO_RE = re.compile(r"([\d一二两三四五六七八九十]{1,3})年(?:前|以前)(?!以来|来)")
+YEARS_AHEAD_RE = re.compile(r"(?:未来|今后|再用|用)([\d一二两三四五六七八九十]{1,3})年(?:时间|内|后)?")
+_CJK_SMALL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# a sentence continuing the one before (a breakdown, "同时…"): the earlier sentence's year and plan govern it
+CONTINUATION_RE = re.compile(r"^\s*(?:其中|同时|并且?|还|此外|另外)")
+# "截至2018年底,…": the date of a stock governs the rest of its paragraph
+AS_OF_RE = re.compile(r"(?:截至|截止|截止到|到)\s*((?:19|20)\d{2})\s*年(?:底|末|年底|\d{1,2}月)")
+COMPARED_YEAR_RE = re.compile(r"(?:比|较|同比|相比|与)$")
+
+
+def _small_number(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    if token == "十":
+        return 10
+    if len(token) == 1:
+        return _CJK_SMALL.get(token)
+    if token.startswith("十"):
+        return 10 + (_CJK_SMALL.get(token[1:]) or 0)
+    return None
+
+
 RELATIVE_OFFSET = {
     "去年": -1,
     "上年度": -1,
@@ -214,6 +237,12 @@ def _year_for(sentence_left: str, published_year: int | None) -> tuple[bool, int
                 continue
             best_pos = m.start()
             best = (True, published_year + offset if published_year is not None else None)
+    for rx, sign in ((YEARS_AGO_RE, -1), (YEARS_AHEAD_RE, 1)):
+        for m in rx.finditer(masked):
+            n = _small_number(m.group(1))
+            if n is not None and n <= 30 and m.start() > best_pos:
+                best_pos = m.start()
+                best = (True, published_year + sign * n if published_year is not None else None)
     for m in FIVE_YEAR_PLAN_RE.finditer(sentence_left):  # "十四五" inside quotes is still a period
         if m.start() > best_pos and not re.match(r"(?:以来|规划|时期以来)", sentence_left[m.end() :]):
             best_pos = m.start()
@@ -230,7 +259,9 @@ def _doc_reference_year(paragraphs: list[str], published_year: int | None) -> in
         for m in YEAR_RE.finditer(masked):
             if m.group(1).isdigit() and not TARGET_YEAR_RE.match(masked[max(0, m.start() - 4) : m.end()]):
                 before = masked[max(0, m.start() - 4) : m.start()]
-                if not re.search(r"(?:到|至)$", before):
+                if COMPARED_YEAR_RE.search(before):
+                    years.append(int(m.group(1)) + 1)  # "比2017年增长": written after 2017
+                elif not re.search(r"(?:到|至)$", before):
                     years.append(int(m.group(1)))
     years = [y for y in years if 1990 <= y <= 2100]
     return max(years) if years else None
@@ -355,8 +386,11 @@ def extract_normalized(
         home_at_start = ctx.home
         places_here = [m for m in mentions if m.kind in ("place", "anon") and m.place is not None]
         upd_i = rec_i = 0
+        prev_sentence = ""
+        as_of: int | None = None
         for sm in SENTENCE_RE.finditer(para):
             s_start, sentence = sm.start(), sm.group(0)
+            time_context = prev_sentence if CONTINUATION_RE.match(sentence) else ""
             sentence_metrics: list[tuple[int, str, float]] = []
             for q in find_quantities(sentence):
                 q_abs = s_start + q.start
@@ -379,6 +413,8 @@ def extract_normalized(
                     published_year,
                     ref_year,
                     name,
+                    time_context,
+                    as_of,
                 )
                 if fact is None:
                     continue
@@ -389,6 +425,10 @@ def extract_normalized(
                 seen.add(key)
                 facts.append(fact)
             prev_sentence_metrics = [(mt, v) for _, mt, v in sentence_metrics]
+            prev_sentence = time_context + sentence
+            stated_as_of = [m for m in AS_OF_RE.finditer(_mask(sentence))]
+            if stated_as_of:
+                as_of = int(stated_as_of[-1].group(1))
         while upd_i < len(home_updates):
             ctx.move_home(home_updates[upd_i].place)
             upd_i += 1
@@ -437,6 +477,8 @@ def _fact_for(
     published_year: int | None,
     ref_year: int | None,
     doc_name: str,
+    time_context: str = "",
+    as_of: int | None = None,
 ) -> Fact | None:
     if q.unit_word is None and not q.magnitude:
         return None
@@ -488,10 +530,11 @@ def _fact_for(
         unit = q.unit
     else:
         unit = rule.unit
-    stated, year = _year_for(sentence_left, published_year)
+    # no publication date (no sidecar, meta or dateline): an unstated year stays unknown, as the schema asks
+    stated, year = _year_for(time_context + sentence_left, published_year)
     if not stated:
-        year = published_year
-    target = _is_target(clause, sentence_left, ref_year)
+        year = as_of if as_of is not None else published_year
+    target = _is_target(clause, time_context + sentence_left, ref_year)
     abs_q = s_start + q.start
     place, name = _region_for(para, abs_q, s_start, s_start + c_start, mentions, ctx)
     respective = left.rfind("分别")

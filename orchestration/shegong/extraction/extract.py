@@ -25,7 +25,7 @@ from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
 from .numbers import Quantity, find_quantities
 from .reading import ReportMetadata, read_report_with_metadata
-from .regions import Mention, Place, chain_of, find_mentions, resolve_reference
+from .regions import NATIONAL, Mention, Place, chain_of, find_mentions, resolve_reference
 
 SENTENCE_RE = re.compile(r"[^。!?！？]+[。!?！？]*")
 CLAUSE_SPLIT_RE = re.compile(rf"[{SEP}]")
@@ -204,6 +204,13 @@ def _region_for(
     if earlier:
         _, place, name = _place_of(earlier[-1], ctx)
         return place, name
+    sent_end = para.find("。", q_abs)
+    sent_end = len(para) if sent_end == -1 else sent_end
+    placed = [m for m in mentions if sent_start <= m.start < sent_end and m.kind != "national"]
+    if "全国" in para[sent_start:sent_end] and not placed:
+        # "约89万人报考全国社会工作者职业资格考试": a sentence naming no place, only the national exam or
+        # the country, is about the country
+        return None, NATIONAL
     home = ctx.home or ctx.main
     return (home[0] if home else None), None
 
@@ -369,7 +376,6 @@ def extract_normalized(
     ctx = _Ctx(home=list(main), main=main)
     ref_year = _doc_reference_year(doc.paragraphs, published_year)
     facts: list[Fact] = []
-    seen: set[tuple] = set()
     prev_sentence_metrics: list[tuple[str, float]] = []
 
     for para, orig in zip(doc.paragraphs, doc.originals, strict=True):
@@ -419,10 +425,8 @@ def extract_normalized(
                 if fact is None:
                     continue
                 sentence_metrics.append((q.start, fact.metric, fact.value))
-                key = (fact.metric, fact.value, fact.adcode or fact.region)
-                if key in seen:
+                if _restates(fact, facts):
                     continue
-                seen.add(key)
                 facts.append(fact)
             prev_sentence_metrics = [(mt, v) for _, mt, v in sentence_metrics]
             prev_sentence = time_context + sentence
@@ -437,6 +441,21 @@ def extract_normalized(
             # "广州市…;深圳市…": a paragraph going through several places does not move the document's focus
             ctx.home = home_at_start
     return facts, main
+
+
+def _restates(fact: Fact, facts: list[Fact]) -> bool:
+    """A figure repeated (a headline repeating the body, a duplicated paragraph, 近7000 after 6970多) is one fact:
+    same metric and target flag, a value within 0.5%, and not two different places."""
+    for other in facts:
+        if other.metric != fact.metric or other.is_target != fact.is_target:
+            continue
+        if abs(other.value - fact.value) > 0.005 * max(abs(other.value), abs(fact.value)):
+            continue
+        both_placed = fact.adcode and other.adcode and fact.region != NATIONAL and other.region != NATIONAL
+        if both_placed and fact.adcode != other.adcode:
+            continue
+        return True
+    return False
 
 
 def _enumerates_places(updates: list[Mention]) -> bool:

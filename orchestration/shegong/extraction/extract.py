@@ -40,6 +40,13 @@ DELTA_RE = re.compile(r"(?:较|比|同比|环比)[^,，;；。]{0,12}(?:增加|�
 PERCENT_NOISE_RE = re.compile(r"增长|增幅|下降|降幅|同比|环比|提高了|提升了|增加了|占|比例|比重|高出|低于")
 BREAKDOWN_RE = re.compile(r"其中|包括")
 COORDINATOR_RE = re.compile(r"^\s*(?:和|及|与|以及|、)\s*$")
+# an enumeration item naming its place first: "浙江8.4万人、广东6.1万人"
+PLACE_ITEM_RE = re.compile(r"^\s*(?:和|及|与|以及|、)\s*[\u4e00-\u9fff]{2,8}$")
+# "由5年前的63家发展到现在的400余家": the origin of a comparison sits between the cue and its number
+COMPARISON_FROM_RE = re.compile(r"(?:由|从)(?:[^,;。由从]{0,8}?的)?$")
+COMPARISON_TO_RE = re.compile(
+    r"(?:发展|增加|增长|提高|提升|上升|扩大|跃升|增|升|壮大)(?:到|至|为)(?:了)?(?:现在|目前|如今|当前|今年|去年)?的?$"
+)
 
 # ------------------------------------------------------------------------------------------ targets
 TARGET_CLAUSE_RE = re.compile(
@@ -292,6 +299,7 @@ def _classify(
 ) -> Rule | None:
     best: tuple[int, int] | None = None
     chosen: Rule | None = None
+    left = COMPARISON_FROM_RE.sub("", left)
     for rule in rules():
         if q.unit_word is not None:
             if q.unit_word not in rule.units and not (q.unit_word == "个小时" and "小时" in rule.units):
@@ -477,10 +485,36 @@ def _coordinated(q: Quantity, left: str, sentence_metrics: list[tuple[int, str, 
     if not sentence_metrics or q.unit_word is None:
         return None
     before = [x for x in find_quantities(left) if x.unit_word]
-    if not before or before[-1].unit_word != q.unit_word or not COORDINATOR_RE.match(left[before[-1].end :]):
+    if not before or before[-1].unit_word != q.unit_word:
+        return None
+    between = left[before[-1].end :]
+    joined = COORDINATOR_RE.match(between) or PLACE_ITEM_RE.match(between) and any(m.kind == "place" for m in find_mentions(between))
+    if not (joined or COMPARISON_TO_RE.search(between)):
         return None
     metric = sentence_metrics[-1][1]
     return next((rule for rule in rules() if rule.code == metric), None)
+
+
+def _list_heading(q: Quantity, before_clause: str) -> Rule | None:
+    """The first item of a list after a colon ("报考人数最多的三个省份为:浙江8.4万人") takes the metric cued in
+    the heading (the last cue of a metric whose units fit)."""
+    if not before_clause.rstrip().endswith((":", "：")) or q.unit_word is None:
+        return None
+    heading = before_clause.rstrip()[:-1]
+    heading = heading[max(heading.rfind(c) for c in SEP) + 1 :] if any(c in heading for c in SEP) else heading
+    best: tuple[int, int] | None = None
+    chosen = None
+    for rule in rules():
+        if rule.cue is None or q.unit_word not in rule.units:
+            continue
+        if rule.negative is not None and rule.negative.search(heading):
+            continue
+        hits = [m.end() for m in rule.cue.finditer(heading)]
+        if hits:
+            key = (-hits[-1], rule.priority)
+            if best is None or key < best:
+                best, chosen = key, rule
+    return chosen
 
 
 def _fact_for(
@@ -521,8 +555,10 @@ def _fact_for(
     if q.unit == "percent" and q.value > 100:
         return None
     prev_metrics = [mt for _, mt, _ in sentence_metrics]
-    rule = _classify(q, left, right, clause, sentence, prev_metrics) or _coordinated(
-        q, left, sentence_metrics
+    rule = (
+        _classify(q, left, right, clause, sentence, prev_metrics)
+        or _coordinated(q, left, sentence_metrics)
+        or _list_heading(q, sentence[:c_start])
     )
     if rule is None:
         return None
@@ -543,7 +579,11 @@ def _fact_for(
         if not parents and not sentence[: bd.start()].strip(" ,，"):
             parents = prev_sentence_metrics
         # a part of a stated total: same metric, not larger than the total
-        if not level_breakdown and any(mt == rule.code and q.value <= v for mt, v in parents):
+        # a part naming its own place ("其中浙江8.4万人") is that place's figure
+        named_place = any(
+            m.kind == "place" and s_start + c_start <= m.start and m.end <= s_start + q.start for m in mentions
+        )
+        if not (level_breakdown or named_place) and any(mt == rule.code and q.value <= v for mt, v in parents):
             return None
     if q.unit in ("person", "person_time") and rule.unit in ("person", "person_time"):
         unit = q.unit

@@ -65,6 +65,8 @@ RELATIVE_YEAR_RE = re.compile(r"(?:去年|今年|明年|前年|上年度|上一�
 YEARS_AGO_RE = re.compile(r"([\d一二两三四五六七八九十]{1,3})年(?:前|以前)(?!以来|来)")
 YEARS_AHEAD_RE = re.compile(r"(?:未来|今后|再用|用)([\d一二两三四五六七八九十]{1,3})年(?:时间|内|后)?")
 _CJK_SMALL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# "发展到现在的400余家" / "目前的": the present, i.e. the publication year
+NOW_RE = re.compile(r"(?:到|至|为)(?:现在|目前|如今|当前)的?|(?:现在|目前|如今|当前)的")
 # a sentence continuing the one before (a breakdown, "同时…"): the earlier sentence's year and plan govern it
 CONTINUATION_RE = re.compile(r"^\s*(?:其中|同时|并且?|还|此外|另外)")
 # "截至2018年底,…": the date of a stock governs the rest of its paragraph
@@ -251,6 +253,9 @@ def _year_for(sentence_left: str, published_year: int | None) -> tuple[bool, int
                 continue
             best_pos = m.start()
             best = (True, published_year + offset if published_year is not None else None)
+    for m in NOW_RE.finditer(masked):
+        if m.start() > best_pos:
+            best_pos, best = m.start(), (True, published_year)
     for rx, sign in ((YEARS_AGO_RE, -1), (YEARS_AHEAD_RE, 1)):
         for m in rx.finditer(masked):
             n = _small_number(m.group(1))
@@ -262,6 +267,19 @@ def _year_for(sentence_left: str, published_year: int | None) -> tuple[bool, int
             best_pos = m.start()
             best = (True, FIVE_YEAR_PLAN_END[m.group(1)])
     return best
+
+
+# dates in page addresses: /2017/0621/, /201711/, /2023-03/22/, /20230321/, /t20230321_
+URL_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:[-/_]?)(0[1-9]|1[0-2])(?:[-/_]?(?:0[1-9]|[12]\d|3[01]))?(?!\d)")
+
+
+def url_year(url: str | None) -> int | None:
+    """The year in a page address, the last clue to when an undated page was written."""
+    if not url:
+        return None
+    path = url.split("://", 1)[-1].split("/", 1)[-1]
+    m = URL_DATE_RE.search(path)
+    return int(m.group(1)) if m else None
 
 
 def _doc_reference_year(paragraphs: list[str], published_year: int | None) -> int | None:
@@ -379,7 +397,7 @@ def _main_region(doc: NormalizedDoc) -> list[Place]:
 def extract_normalized(
     doc: NormalizedDoc, name: str, metadata: ReportMetadata | None = None
 ) -> tuple[list[Fact], list[Place]]:
-    published_year = int(doc.published[:4]) if doc.published else None
+    published_year = int(doc.published[:4]) if doc.published else url_year(metadata.url if metadata else None)
     main = _main_region(doc)
     ctx = _Ctx(home=list(main), main=main)
     ref_year = _doc_reference_year(doc.paragraphs, published_year)
@@ -595,7 +613,12 @@ def _fact_for(
         year = as_of if as_of is not None else published_year
     target = _is_target(clause, time_context + sentence_left, ref_year)
     abs_q = s_start + q.start
-    place, name = _region_for(para, abs_q, s_start, s_start + c_start, mentions, ctx)
+    # an enumeration item ("浙江8.4万人、广东6.1万人") is about the place named in its own item
+    region_from = c_start
+    earlier_q = [x for x in find_quantities(left) if x.unit_word]
+    if earlier_q and "、" in left[earlier_q[-1].end :]:
+        region_from = c_start + earlier_q[-1].end
+    place, name = _region_for(para, abs_q, s_start, s_start + region_from, mentions, ctx)
     respective = left.rfind("分别")
     if respective != -1:
         # "南宁市、柳州市分别建成社工站126个、98个": the i-th figure belongs to the i-th place

@@ -14,6 +14,7 @@ General rules only (no per-document knowledge):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from .catalogue import SEP, Rule, rules
 from .conventions import LEVEL_METRICS, exam_metric, is_not_a_fact
 from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
-from .numbers import Quantity, find_quantities
+from .numbers import Quantity
+from .numbers import find_quantities as _find_quantities
 from .reading import ReportMetadata, read_report_with_metadata
 from .regions import NATIONAL, Mention, Place, chain_of, find_mentions, resolve_reference
 
@@ -135,6 +137,12 @@ def _related(a: Place, b: Place) -> bool:
     if a.adcode is None or b.adcode is None:
         return a.name == b.name
     return any(p.adcode == b.adcode for p in chain_of(a)) or any(p.adcode == a.adcode for p in chain_of(b))
+
+
+@functools.lru_cache(maxsize=8192)
+def find_quantities(text: str) -> tuple[Quantity, ...]:
+    """The numbers of a text (cached: a clause's left part is read again for each figure in it)."""
+    return tuple(_find_quantities(text))
 
 
 def _mask(text: str) -> str:

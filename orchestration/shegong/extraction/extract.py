@@ -67,8 +67,8 @@ RELATIVE_YEAR_RE = re.compile(r"(?:去年|今年|明年|前年|上年度|上一�
 YEARS_AGO_RE = re.compile(r"([\d一二两三四五六七八九十]{1,3})年(?:前|以前)(?!以来|来)")
 YEARS_AHEAD_RE = re.compile(r"(?:未来|今后|再用|用)([\d一二两三四五六七八九十]{1,3})年(?:时间|内|后)?")
 _CJK_SMALL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-# "发展到现在的400余家" / "目前的": the present, i.e. the publication year
-NOW_RE = re.compile(r"(?:到|至|为)(?:现在|目前|如今|当前)的?|(?:现在|目前|如今|当前)的")
+# "发展到现在的400余家" / "目前,…": the present, i.e. the publication year (it outranks a 截至 date earlier on)
+NOW_RE = re.compile(r"(?:现在|目前|如今|当前)(?!以来)")
 # a sentence continuing the one before (a breakdown, "同时…"): the earlier sentence's year and plan govern it
 CONTINUATION_RE = re.compile(r"^\s*(?:其中|同时|并且?|还|此外|另外)")
 # "截至2018年底,…": the date of a stock governs the rest of its paragraph

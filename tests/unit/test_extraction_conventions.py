@@ -152,3 +152,22 @@ def test_a_sentence_naming_only_the_country_is_national():
 def test_region_from_a_governing_reference():
     (fact,) = facts("示例的报道。全省共有持证社工2.1万人。", header="湖北省社会工作新闻\n发布时间:2022-11-02\n")
     assert (fact.region, fact.adcode) == ("湖北省", "420000")
+
+
+# ------------------------------------------------------------------ confidence
+
+
+def test_confidence_is_highest_for_a_cued_placed_dated_figure():
+    strong, weak = facts("截至2022年底,武汉市持证社工达3658人。全省建成社工站约三十个。", header="湖北省社会工作\n")
+    assert strong.confidence >= 0.9
+    assert weak.confidence < strong.confidence
+
+
+def test_document_quality_names_its_issues():
+    result = extract_document("示例县简报\n全县持证社工达1500人。\n", "q.txt")
+    assert result.quality["facts"] == 1
+    assert "no_publication_date" in result.quality["issues"]
+    assert result.quality["score"] < result.quality["mean_confidence"]
+    dated = extract_document(PUBLISHED + "全县持证社工达1500人。\n", "q.txt")
+    assert dated.quality["issues"] == []
+    assert dated.quality["score"] > result.quality["score"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalogue import SEP, Rule, rules
+from .confidence import Evidence, document_quality, fact_confidence
 from .conventions import LEVEL_METRICS, exam_metric, is_not_a_fact
 from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
@@ -203,8 +204,9 @@ def _place_of(mention: Mention, ctx: _Ctx) -> tuple[bool, Place | None, str | No
 
 def _region_for(
     para: str, q_abs: int, sent_start: int, clause_start: int, mentions: list[Mention], ctx: _Ctx
-) -> tuple[Place | None, str | None]:
-    """The place a figure at absolute position q_abs is about."""
+) -> tuple[Place | None, str | None, str]:
+    """The place a figure at absolute position q_abs is about, and where it was found (clause | sentence |
+    national | context)."""
     in_clause = [m for m in mentions if clause_start <= m.start and m.end <= q_abs]
     usable = [m for m in in_clause if not NON_SUBJECT_BEFORE_RE.search(para[max(0, m.start - 4) : m.start])]
     if usable:
@@ -216,20 +218,20 @@ def _region_for(
             named = [m for m in usable if m.place is not None]
             chosen = max(named, key=lambda m: (m.place.rank, m.start)) if named else usable[-1]  # type: ignore[union-attr]
         _, place, name = _place_of(chosen, ctx)
-        return place, name
+        return place, name, "clause"
     earlier = [m for m in mentions if sent_start <= m.start < clause_start and _is_subject(para, m, mentions)]
     if earlier:
         _, place, name = _place_of(earlier[-1], ctx)
-        return place, name
+        return place, name, "sentence"
     sent_end = para.find("。", q_abs)
     sent_end = len(para) if sent_end == -1 else sent_end
     placed = [m for m in mentions if sent_start <= m.start < sent_end and m.kind != "national"]
     if "全国" in para[sent_start:sent_end] and not placed:
         # "约89万人报考全国社会工作者职业资格考试": a sentence naming no place, only the national exam or
         # the country, is about the country
-        return None, NATIONAL
+        return None, NATIONAL, "national"
     home = ctx.home or ctx.main
-    return (home[0] if home else None), None
+    return (home[0] if home else None), None, "context"
 
 
 def _region_fields(place: Place | None, name: str | None) -> tuple[str | None, str | None]:
@@ -322,7 +324,8 @@ def _is_target(clause: str, sentence_left: str, ref_year: int | None) -> bool:
 
 def _classify(
     q: Quantity, left: str, right: str, clause: str, sentence: str, prev_metrics: list[str]
-) -> Rule | None:
+) -> tuple[Rule, int] | None:
+    """The metric whose cue sits nearest the number (and the distance), or None."""
     best: tuple[int, int] | None = None
     chosen: Rule | None = None
     left = COMPARISON_FROM_RE.sub("", left)
@@ -354,7 +357,7 @@ def _classify(
         key = (gap, rule.priority)
         if best is None or key < best:
             best, chosen = key, rule
-    return chosen
+    return (chosen, best[0]) if chosen is not None and best is not None else None
 
 
 def _main_region(doc: NormalizedDoc) -> list[Place]:
@@ -406,6 +409,7 @@ def extract_normalized(
     doc: NormalizedDoc, name: str, metadata: ReportMetadata | None = None
 ) -> tuple[list[Fact], list[Place]]:
     published_year = int(doc.published[:4]) if doc.published else url_year(metadata.url if metadata else None)
+    published_from = "published" if doc.published else "url"
     main = _main_region(doc)
     ctx = _Ctx(home=list(main), main=main)
     ref_year = _doc_reference_year(doc.paragraphs, published_year)
@@ -455,6 +459,7 @@ def extract_normalized(
                     name,
                     time_context,
                     as_of,
+                    published_from,
                 )
                 if fact is None:
                     continue
@@ -558,6 +563,7 @@ def _fact_for(
     doc_name: str,
     time_context: str = "",
     as_of: int | None = None,
+    published_from: str = "published",
 ) -> Fact | None:
     if q.unit_word is None and not q.magnitude:
         return None
@@ -581,13 +587,21 @@ def _fact_for(
     if q.unit == "percent" and q.value > 100:
         return None
     prev_metrics = [mt for _, mt, _ in sentence_metrics]
-    rule = (
-        _classify(q, left, right, clause, sentence, prev_metrics)
-        or _coordinated(q, left, sentence_metrics)
-        or _list_heading(q, sentence[:c_start])
-    )
+    found = _classify(q, left, right, clause, sentence, prev_metrics)
+    if found is not None:
+        rule, gap = found
+        how = "inherited" if gap >= 20 else "cue"
+    else:
+        gap = 0
+        rule = _coordinated(q, left, sentence_metrics)
+        how = "enumeration"
+        if rule is not None and COMPARISON_TO_RE.search(left):
+            how = "comparison"
+        if rule is None:
+            rule, how = _list_heading(q, sentence[:c_start]), "list_heading"
     if rule is None:
         return None
+    original_metric = rule.code
     sentence_left = sentence[: q.start]
     previous = sentence_metrics[-1][1] if sentence_metrics else None
     level_breakdown = rule.code in LEVEL_METRICS
@@ -616,9 +630,14 @@ def _fact_for(
     else:
         unit = rule.unit
     # no publication date (no sidecar, meta or dateline): an unstated year stays unknown, as the schema asks
-    stated, year = _year_for(time_context + sentence_left, published_year)
+    stated, year = _year_for(sentence_left, published_year)
+    year_source = "stated"
+    if not stated and time_context:
+        stated, year = _year_for(time_context + sentence_left, published_year)
+        year_source = "continuation"
     if not stated:
         year = as_of if as_of is not None else published_year
+        year_source = "as_of" if as_of is not None else published_from if year is not None else "none"
     target = _is_target(clause, time_context + sentence_left, ref_year)
     abs_q = s_start + q.start
     # an enumeration item ("浙江8.4万人、广东6.1万人") is about the place named in its own item
@@ -626,7 +645,7 @@ def _fact_for(
     earlier_q = [x for x in find_quantities(left) if x.unit_word]
     if earlier_q and "、" in left[earlier_q[-1].end :]:
         region_from = c_start + earlier_q[-1].end
-    place, name = _region_for(para, abs_q, s_start, s_start + region_from, mentions, ctx)
+    place, name, region_source = _region_for(para, abs_q, s_start, s_start + region_from, mentions, ctx)
     respective = left.rfind("分别")
     if respective != -1:
         # "南宁市、柳州市分别建成社工站126个、98个": the i-th figure belongs to the i-th place
@@ -637,7 +656,7 @@ def _fact_for(
         ]
         index = sum(1 for x in find_quantities(left[respective:]) if x.unit_word)
         if len(listed) >= 2 and index < len(listed):
-            place, name = listed[index].place, None
+            place, name, region_source = listed[index].place, None, "clause"
     region, adcode = _region_fields(place, name)
     quote_src = orig if len(orig) == len(para) else para
     q_from = c_start
@@ -647,6 +666,16 @@ def _fact_for(
         if cut != -1 and q.start - cut > 4:
             q_from = cut + 1
     quote = quote_src[s_start + q_from : s_start + c_end].strip()
+    evidence = Evidence(
+        cue=how,
+        gap=gap,
+        refiled=rule.code != original_metric,
+        qualifier=q.qualifier,
+        chinese_numeral=q.cjk,
+        region=region_source if region is not None else "none",
+        year=year_source,
+        is_target=target,
+    )
     return Fact(
         doc=doc_name,
         metric=rule.code,
@@ -658,6 +687,7 @@ def _fact_for(
         adcode=adcode,
         year=year,
         quote=quote,
+        confidence=fact_confidence(evidence),
     )
 
 
@@ -681,6 +711,7 @@ def extract_document(text: str, doc: str, metadata: ReportMetadata | None = None
     stats["facts_without_region"] = sum(1 for f in facts if f.region is None)
     stats["facts_without_year"] = sum(1 for f in facts if f.year is None)
     stats["targets"] = sum(1 for f in facts if f.is_target)
+    quality = document_quality([f.confidence for f in facts], published_source, stats)
     return ExtractionResult(
         doc=doc,
         title=nd.title,
@@ -694,6 +725,7 @@ def extract_document(text: str, doc: str, metadata: ReportMetadata | None = None
         url=metadata.url,
         published_source=published_source,
         publisher=metadata.publisher,
+        quality=quality,
     )
 
 

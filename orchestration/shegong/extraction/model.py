@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FACT_KEYS = ("doc", "metric", "value", "unit", "qualifier", "is_target", "region", "adcode", "year", "quote")
+FACT_KEYS = (
+    "doc", "metric", "value", "unit", "qualifier", "is_target", "region", "adcode", "year", "quote", "confidence",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Fact:
     adcode: str | None
     year: int | None
     quote: str
+    confidence: float = 1.0  # 0-1, from the evidence that produced the figure (see confidence.py)
 
     def to_dict(self) -> dict:
         return {key: getattr(self, key) for key in FACT_KEYS}
@@ -40,3 +43,4 @@ class ExtractionResult:
     url: str | None = None
     published_source: str | None = None  # sidecar | html_meta | front_matter | dateline
     publisher: str | None = None
+    quality: dict = field(default_factory=dict)  # extraction-quality summary (confidence.document_quality)

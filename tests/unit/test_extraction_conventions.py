@@ -164,10 +164,10 @@ def test_confidence_is_highest_for_a_cued_placed_dated_figure():
 
 
 def test_document_quality_names_its_issues():
-    result = extract_document("示例县简报\n全县持证社工达1500人。\n", "q.txt")
+    result = extract_document("海盐县社会工作简报\n全县持证社工达1500人。\n", "q.txt")
     assert result.quality["facts"] == 1
     assert "no_publication_date" in result.quality["issues"]
     assert result.quality["score"] < result.quality["mean_confidence"]
-    dated = extract_document(PUBLISHED + "全县持证社工达1500人。\n", "q.txt")
+    dated = extract_document("海盐县社会工作简报\n发布时间:2023-05-06\n全县持证社工达1500人。\n", "q.txt")
     assert dated.quality["issues"] == []
     assert dated.quality["score"] > result.quality["score"]

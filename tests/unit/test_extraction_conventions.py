@@ -171,3 +171,13 @@ def test_document_quality_names_its_issues():
     dated = extract_document("海盐县社会工作简报\n发布时间:2023-05-06\n全县持证社工达1500人。\n", "q.txt")
     assert dated.quality["issues"] == []
     assert dated.quality["score"] > result.quality["score"]
+
+
+def test_a_range_is_one_fact_at_its_lower_bound():
+    (fact,) = facts("省级福彩公益金每年安排300万-400万元用于社会工作。")
+    assert (fact.metric, fact.value, fact.qualifier) == ("lottery_funding", 3000000, "at_least")
+
+
+def test_registrations_named_by_level_are_facts_of_their_own():
+    got = pairs("全市共有6100人报名。初级考生4200人,中级考生1900人。")
+    assert got == [("exam_registrants", 6100), ("exam_registrants", 4200), ("exam_registrants", 1900)]

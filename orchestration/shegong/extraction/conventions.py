@@ -50,6 +50,14 @@ LEVEL_PAIR_RE = re.compile(
 SINCE_EXAM_BEGAN_RE = re.compile(r"考试[^。]{0,30}(?:至今|以来)|(?:开考|首次[^,;。]{0,20}考试)[^。]{0,10}(?:至今|以来)")
 
 
+# a part named by its level ("初级考生5343人", "其中助理社会工作师…"): a level breakdown, a fact of its own
+LEVEL_WORD_RE = re.compile(r"(?:助理|初级|中级|高级)(?:社会工作师|社工师|社会工作者|社工|考生|职业资格)?|(?<![理上级及])社会工作师")
+
+
+def is_level_part(metric: str, clause_left: str) -> bool:
+    return metric in LEVEL_METRICS or (metric in EXAM_METRICS and bool(LEVEL_WORD_RE.search(clause_left)))
+
+
 def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str | None, right: str = "") -> str:
     """The exam / certificate metric a figure is really about (see the module doc).
 

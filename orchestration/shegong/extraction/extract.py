@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .catalogue import SEP, Rule, rules
 from .confidence import Evidence, document_quality, fact_confidence
-from .conventions import LEVEL_METRICS, exam_metric, is_not_a_fact
+from .conventions import exam_metric, is_level_part, is_not_a_fact
 from .model import ExtractionResult, Fact
 from .normalize import NormalizedDoc, normalize_text
 from .numbers import Quantity
@@ -604,7 +604,7 @@ def _fact_for(
     original_metric = rule.code
     sentence_left = sentence[: q.start]
     previous = sentence_metrics[-1][1] if sentence_metrics else None
-    level_breakdown = rule.code in LEVEL_METRICS
+    level_breakdown = is_level_part(rule.code, left)
     metric = exam_metric(rule.code, left, sentence_left, previous, right)
     if metric != rule.code:
         rule = next(r for r in rules() if r.code == metric)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 FACT_KEYS = (
@@ -27,6 +28,17 @@ class Fact:
 
     def to_dict(self) -> dict:
         return {key: getattr(self, key) for key in FACT_KEYS}
+
+    @property
+    def fact_key(self) -> str:
+        """A stable name for the figure across re-extractions: its document, its quote and its value (not the
+        metric, region or year, which an extractor change or a review may correct)."""
+        return fact_key(self.doc, self.quote, self.value)
+
+
+def fact_key(doc: str, quote: str, value: float | int) -> str:
+    text = f"{doc}\x1f{quote}\x1f{float(value):.6g}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass

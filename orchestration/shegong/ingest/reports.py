@@ -4,6 +4,7 @@ re-extracting a report (after a better extractor, or a corrected file) is always
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,11 @@ create table if not exists raw.report_documents (
     main_adcode varchar,
     facts integer,
     stats json,
+    url varchar,
+    published_source varchar,
+    publisher varchar,
+    quality json,
+    quality_score double,
     _source_file varchar,
     _source_sha256 varchar,
     _ingested_at timestamp
@@ -44,11 +50,24 @@ create table if not exists raw.report_facts (
     adcode varchar,
     year integer,
     quote varchar,
+    fact_key varchar,
+    confidence double,
     _source_file varchar,
     _source_sha256 varchar,
     _ingested_at timestamp
 );
 """
+# columns added after the first release: a warehouse built before them gains them in place
+ADDED_COLUMNS = {
+    "raw.report_documents": (
+        ("url", "varchar"),
+        ("published_source", "varchar"),
+        ("publisher", "varchar"),
+        ("quality", "json"),
+        ("quality_score", "double"),
+    ),
+    "raw.report_facts": (("fact_key", "varchar"), ("confidence", "double")),
+}
 
 
 @dataclass(frozen=True)
@@ -61,13 +80,43 @@ class ReportOutcome:
 
 
 def report_files(folder: Path) -> list[Path]:
+    """The reports landed in a folder (their `.meta.json` sidecars and the review/ subfolder are not reports)."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
 
 
+def report_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a report together with its sidecar: a changed sidecar (a corrected publication date)
+    is a changed report. Without a sidecar, the file's own digest."""
+    from shegong.extraction.reading import sidecar_path
+
+    sha256, size = file_digest(path)
+    side = sidecar_path(path)
+    if not side.is_file():
+        return sha256, size
+    side_sha, side_size = file_digest(side)
+    return hashlib.sha256(f"{sha256}+{side_sha}".encode()).hexdigest(), size + side_size
+
+
+def report_signature(path: Path) -> tuple[int, int]:
+    """(size, mtime) of a report and its sidecar: the cheap change signal of the landing sensor."""
+    from shegong.extraction.reading import sidecar_path
+
+    stat = path.stat()
+    size, mtime = stat.st_size, stat.st_mtime_ns
+    side = sidecar_path(path)
+    if side.is_file():
+        side_stat = side.stat()
+        size, mtime = size + side_stat.st_size, max(mtime, side_stat.st_mtime_ns)
+    return size, mtime
+
+
 def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REPORT_DDL)
+    for table, columns in ADDED_COLUMNS.items():
+        for name, kind in columns:
+            con.execute(f"alter table {table} add column if not exists {name} {kind}")
     # Facts are validated against the catalogue; a report run may come before the first reference load.
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'metric_catalogue'"
@@ -97,6 +146,8 @@ FACT_COLUMNS = {
     "adcode": pa.string(),
     "year": pa.int32(),
     "quote": pa.string(),
+    "fact_key": pa.string(),
+    "confidence": pa.float64(),
 }
 DOCUMENT_COLUMNS = {
     "doc": pa.string(),
@@ -108,6 +159,11 @@ DOCUMENT_COLUMNS = {
     "main_adcode": pa.string(),
     "facts": pa.int32(),
     "stats": pa.string(),
+    "url": pa.string(),
+    "published_source": pa.string(),
+    "publisher": pa.string(),
+    "quality": pa.string(),
+    "quality_score": pa.float64(),
 }
 FILE_COLUMNS = {
     "source_file": pa.string(),
@@ -146,7 +202,7 @@ def ingest_reports(
     files: list[dict] = []
     for path in paths:
         name = landing_name(path, landing_root)
-        sha256, size = file_digest(path)
+        sha256, size = report_digest(path)
         provenance = {"_source_file": name, "_source_sha256": sha256, "_ingested_at": now}
         try:
             result = extract_file(path)
@@ -157,7 +213,7 @@ def ingest_reports(
             )
             outcomes.append(ReportOutcome(path.name, "rejected", error=str(exc)))
             continue
-        extracted = [f.to_dict() for f in result.facts]
+        extracted = [f.to_dict() | {"fact_key": f.fact_key} for f in result.facts]
         for index, fact in enumerate(extracted):
             facts.append(
                 fact
@@ -175,6 +231,11 @@ def ingest_reports(
                 "main_adcode": result.main_adcode,
                 "facts": len(extracted),
                 "stats": json.dumps(result.stats, ensure_ascii=False),
+                "url": result.url,
+                "published_source": result.published_source,
+                "publisher": result.publisher,
+                "quality": json.dumps(result.quality, ensure_ascii=False),
+                "quality_score": result.quality.get("score"),
                 **provenance,
             }
         )
@@ -195,8 +256,8 @@ def ingest_reports(
             """delete from audit.ingested_files where registry = 'reports'
                and source_file in (select source_file from incoming_files where status = 'current')"""
         )
-        con.execute("insert into raw.report_facts select * from incoming_facts")
-        con.execute("insert into raw.report_documents select * from incoming_documents")
+        con.execute("insert into raw.report_facts by name select * from incoming_facts")
+        con.execute("insert into raw.report_documents by name select * from incoming_documents")
         con.execute(
             """insert or replace into audit.ingested_files
                (registry, source_file, source_sha256, size_bytes, encoding, status, error, ingested_at, rows_in,

@@ -5,6 +5,7 @@ import dagster as dg
 from shegong.defs.partitions import report_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.ingest.reports import ingest_reports, report_files
+from shegong.ingest.reviews import ingest_reviews, review_files
 
 
 @dg.asset(
@@ -62,5 +63,38 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
             "facts_without_region": sum(q["without_region"] for q in extracted),
             "facts_without_year": sum(q["without_year"] for q in extracted),
             "extraction_quality": dg.MetadataValue.md(table),
+        }
+    )
+
+
+@dg.asset(
+    key=["raw", "report_reviews"],
+    group_name="ingest",
+    kinds={"duckdb", "python"},
+    description=(
+        "Analysts' reviews of report facts (reject / correct / add) from landing/reports/review/*.csv|xlsx, "
+        "checked against the review contract; broken rows quarantined with reasons."
+    ),
+    pool="warehouse_writer",
+)
+def report_reviews(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    files = review_files(warehouse.landing / "reports" / "review")
+    with warehouse.connect() as con:
+        outcomes = ingest_reviews(con, files, warehouse.landing)
+        reviews = con.execute("select count(*) from raw.report_reviews").fetchone()[0]
+    for outcome in outcomes:
+        if outcome.status == "rejected":
+            context.log.error(f"asset raw/report_reviews: {outcome.error}")
+        elif outcome.rows_quarantined:
+            context.log.warning(
+                f"asset raw/report_reviews: {outcome.source_file}: {outcome.rows_quarantined} row(s) quarantined "
+                "(see audit.quarantined_rows, registry report_reviews)"
+            )
+    return dg.MaterializeResult(
+        metadata={
+            "review_files": len(outcomes),
+            "review_files_rejected": sum(1 for o in outcomes if o.status == "rejected"),
+            "review_rows": reviews,
+            "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         }
     )

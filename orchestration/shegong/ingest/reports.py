@@ -113,7 +113,10 @@ def report_signature(path: Path) -> tuple[int, int]:
 
 
 def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from shegong.ingest.reviews import ensure_review_tables
+
     con.execute(REPORT_DDL)
+    ensure_review_tables(con)  # dbt reads reviews beside the reports, even before the first review lands
     for table, columns in ADDED_COLUMNS.items():
         for name, kind in columns:
             con.execute(f"alter table {table} add column if not exists {name} {kind}")

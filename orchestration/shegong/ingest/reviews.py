@@ -207,6 +207,12 @@ def _map_header(header: list[str], name: str) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------------ checking
 
+
+def _untouched(row: dict[str, str]) -> bool:
+    """A template row nobody filled in (no action, no reviewer): not a review yet, so neither kept nor
+    quarantined."""
+    return not (row.get("action") or "").strip() and not (row.get("reviewer") or "").strip()
+
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
 _ADCODE_RE = re.compile(r"^\d{6}$")
 
@@ -349,7 +355,8 @@ def ingest_reviews(
             outcomes.append(ReviewOutcome(name, "rejected", error=error))
             continue
         good = bad = 0
-        for index, row in enumerate(rows, start=2):  # row 1 is the header
+        reviewed = [(i, row) for i, row in enumerate(rows, start=2) if not _untouched(row)]  # row 1: header
+        for index, row in reviewed:
             fields, reasons = check_review_row(row, metrics)
             if fields is None:
                 bad += 1
@@ -377,7 +384,7 @@ def ingest_reviews(
                     "_ingested_at": now,
                 }
             )
-        files.append(record | {"status": "current", "error": None, "rows_in": len(rows), "clean": good, "bad": bad})
+        files.append(record | {"status": "current", "error": None, "rows_in": good + bad, "clean": good, "bad": bad})
         outcomes.append(ReviewOutcome(name, "current", good, bad))
 
     current = [f["source_file"] for f in files if f["status"] == "current"]
@@ -420,3 +427,77 @@ def ingest_reviews(
         con.unregister("incoming_reviews")
         con.unregister("current_review_files")
     return outcomes
+
+
+# ------------------------------------------------------------------------------------------ the review queue
+
+TEMPLATE_COLUMNS = tuple(c.name for c in CONTRACT) + ("confidence",)  # confidence: a hint, not read back
+
+
+def review_queue(con: duckdb.DuckDBPyConnection, limit: int = 30, doc: str | None = None) -> list[dict]:
+    """Facts of the warehouse no analyst has reviewed yet, least confident first."""
+    rows = con.execute(
+        """select doc, fact_key, quote, metric_code, reported_value, reported_region_name, adcode, report_year,
+                  confidence
+           from marts.fct_reported_indicators
+           where review_status = 'unreviewed' and fact_key is not null and (? is null or doc = ?)
+           order by confidence nulls first, doc, fact_index
+           limit ?""",
+        [doc, doc, limit],
+    ).fetchall()
+    keys = ("document", "fact_key", "quote", "metric", "value", "region", "adcode", "year", "confidence")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def queue_from_results(results: list, limit: int = 30) -> list[dict]:
+    """The same queue straight from extraction results (no warehouse needed)."""
+    facts = [f for r in results for f in r.facts]
+    facts.sort(key=lambda f: (f.confidence, f.doc))
+    return [
+        {
+            "document": f.doc,
+            "fact_key": f.fact_key,
+            "quote": f.quote,
+            "metric": f.metric,
+            "value": f.value,
+            "region": f.region,
+            "adcode": f.adcode,
+            "year": f.year,
+            "confidence": f.confidence,
+        }
+        for f in facts[:limit]
+    ]
+
+
+def write_review_template(path: Path, queue: list[dict]) -> int:
+    """A review file for the queued facts: CSV (UTF-8 with BOM, opens in Excel) or XLSX by the suffix. Each row
+    names its figure by fact key and quote and starts from the extracted fields; the analyst fills in action,
+    reviewer, reason and reviewed_at (and edits the fields to correct). Rows left without action and reviewer
+    are skipped on ingestion."""
+    if path.suffix.lower() not in REVIEW_SUFFIXES:
+        raise ReviewFileError(f"{path.name}: a review template is .csv or .xlsx")
+    rows = [[_template_cell(item.get(c)) for c in TEMPLATE_COLUMNS] for item in queue]
+    if path.suffix.lower() == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "review"
+        sheet.append(list(TEMPLATE_COLUMNS))
+        for row in rows:
+            sheet.append(row)
+        book.save(path)
+    else:
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(TEMPLATE_COLUMNS)
+            writer.writerows(rows)
+    return len(rows)
+
+
+def _template_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -193,7 +193,6 @@ def report() -> None:
 def extract(fmt: str, files: tuple[Path, ...]) -> None:
     """Extract headline figures from regional reports (.txt, .html, .md)."""
     from shegong.extraction import Fact, ReportReadError, extract_file
-
     from shegong.extraction.reading import is_sidecar
 
     rows = []
@@ -245,14 +244,18 @@ def review(limit: int, doc: str | None, template: Path | None, files: tuple[Path
                 results.append(extract_file(path))
             except (ReportReadError, OSError) as exc:
                 fail(f"{path}: {exc}")
-        queue = [q for q in queue_from_results(results, limit=10**9) if doc is None or q["document"] == doc][:limit]
+        queue = [q for q in queue_from_results(results, limit=10**9) if doc is None or q["document"] == doc][
+            :limit
+        ]
     else:
         import duckdb
 
         current = settings()
         database = current.published_db if current.published_db.exists() else current.build_db
         if not database.exists():
-            fail(f"no warehouse at {current.published_db} or {current.build_db}: run `shegong run` or give report files")
+            fail(
+                f"no warehouse at {current.published_db} or {current.build_db}: run `shegong run` or give report files"
+            )
         con = duckdb.connect(str(database), read_only=True)
         try:
             queue = review_queue(con, limit, doc)
@@ -275,7 +278,9 @@ def review(limit: int, doc: str | None, template: Path | None, files: tuple[Path
     out.print(table)
     if template is not None:
         written = write_review_template(template, queue)
-        console.print(f"wrote {written} review rows to {template}: fill in action, reviewer, reason, reviewed_at")
+        console.print(
+            f"wrote {written} review rows to {template}: fill in action, reviewer, reason, reviewed_at"
+        )
 
 
 @main.command()

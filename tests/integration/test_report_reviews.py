@@ -68,7 +68,9 @@ def world(tmp_path_factory):
     con = duckdb.connect(str(db))
     ensure_schema(con)
     ingest_reports(con, [report], landing)
-    keys = dict(con.execute("select metric, fact_key from raw.report_facts where doc = 'gz_review.txt'").fetchall())
+    keys = dict(
+        con.execute("select metric, fact_key from raw.report_facts where doc = 'gz_review.txt'").fetchall()
+    )
     stations_key = keys["township_stations"]
 
     folder = landing / "reports" / "review"
@@ -92,7 +94,9 @@ def world(tmp_path_factory):
     book.active.append(["文档", "原文", "操作", "指标", "数值", "地区", "年份", "审核人", "理由", "审核时间"])
     book.active.append(["gz_review.txt", "全市社工机构88家", "新增", "social_work_agencies", 88, "广州市", 2023,
                         REVIEWERS[2], "漏提", "2024-04-05"])  # fmt: skip
-    book.active.append(["unknown_report.txt", "", "新增", "volunteers", 10, "", 2023, REVIEWERS[2], "x", "2024-04-05"])
+    book.active.append(
+        ["unknown_report.txt", "", "新增", "volunteers", 10, "", 2023, REVIEWERS[2], "x", "2024-04-05"]
+    )
     book.save(folder / "2024-04_added.xlsx")
     (folder / "broken.xlsx").write_bytes(b"this is not a workbook")
     outcomes = ingest_reviews(con, review_files(folder), landing)
@@ -164,7 +168,9 @@ def test_the_mart_carries_extracted_and_reviewed_values_with_provenance(world):
         ("township_stations", 176.0, None, 176.0, 2024, 2024, "rejected", "王**",
          "reports/review/2024-04_review.csv", True, "dateline"),
     ]  # fmt: skip
-    confidences = query(world["db"], "select confidence from marts.fct_reported_indicators where doc = 'gz_review.txt'")
+    confidences = query(
+        world["db"], "select confidence from marts.fct_reported_indicators where doc = 'gz_review.txt'"
+    )
     assert all(c is None or 0 < c <= 1 for (c,) in confidences)
 
 

@@ -140,17 +140,24 @@ def test_a_breakdown_sentence_takes_the_year_of_the_sentence_before():
 
 
 def test_an_as_of_date_governs_the_rest_of_its_paragraph_until_now_is_said():
-    got = [(f.value, f.year) for f in facts("截至2020年底,全市持证社工达1300人。全市社工机构61家。目前全市社工站80个。")]
+    got = [
+        (f.value, f.year)
+        for f in facts("截至2020年底,全市持证社工达1300人。全市社工机构61家。目前全市社工站80个。")
+    ]
     assert got == [(1300, 2020), (61, 2020), (80, 2023)]
 
 
 def test_a_sentence_naming_only_the_country_is_national():
-    (fact,) = facts("今年约80万人报考全国社会工作者职业水平考试。", header="天津社会工作新闻\n发布时间:2022-11-02\n")
+    (fact,) = facts(
+        "今年约80万人报考全国社会工作者职业水平考试。", header="天津社会工作新闻\n发布时间:2022-11-02\n"
+    )
     assert (fact.region, fact.adcode) == ("全国", None)
 
 
 def test_region_from_a_governing_reference():
-    (fact,) = facts("示例的报道。全省共有持证社工2.1万人。", header="湖北省社会工作新闻\n发布时间:2022-11-02\n")
+    (fact,) = facts(
+        "示例的报道。全省共有持证社工2.1万人。", header="湖北省社会工作新闻\n发布时间:2022-11-02\n"
+    )
     assert (fact.region, fact.adcode) == ("湖北省", "420000")
 
 
@@ -158,7 +165,9 @@ def test_region_from_a_governing_reference():
 
 
 def test_confidence_is_highest_for_a_cued_placed_dated_figure():
-    strong, weak = facts("截至2022年底,武汉市持证社工达3658人。全省建成社工站约三十个。", header="湖北省社会工作\n")
+    strong, weak = facts(
+        "截至2022年底,武汉市持证社工达3658人。全省建成社工站约三十个。", header="湖北省社会工作\n"
+    )
     assert strong.confidence >= 0.9
     assert weak.confidence < strong.confidence
 

@@ -25,7 +25,9 @@ SITTING_RE = re.compile(
     r"今年|本次|此次|该次|这次|当年|本年度|本届|新增|首次|(?:19|20)\d{2}\s*年度|年度[^,;。]{0,16}考试|考试结果|成绩"
 )
 # a cumulative stock of certificate holders
-STOCK_RE = re.compile(r"累计|已有|已经有|现有|共有[^,;。]{0,6}持证|截至|截止|目前|至今|以来|总量|总数|历年|迄今")
+STOCK_RE = re.compile(
+    r"累计|已有|已经有|现有|共有[^,;。]{0,6}持证|截至|截止|目前|至今|以来|总量|总数|历年|迄今"
+)
 PASS_RE = re.compile(r"通过|合格|考取")
 HOLD_RE = re.compile(r"[^,;。]{0,6}(?:[取获]得[^,;。]{0,14}(?:资格|证书)|持有|持证)")
 
@@ -47,18 +49,24 @@ JOB_FAIR_RE = re.compile(r"招聘|双选会|供需见面|人才交流会|对接�
 LEVEL_PAIR_RE = re.compile(
     r"(?:社会工作师|社工师)(?:和|及|与|、|以及)(?:助理|中级|高级)?(?:社会工作师|社工师)[^,;。]{0,4}$"
 )
-SINCE_EXAM_BEGAN_RE = re.compile(r"考试[^。]{0,30}(?:至今|以来)|(?:开考|首次[^,;。]{0,20}考试)[^。]{0,10}(?:至今|以来)")
+SINCE_EXAM_BEGAN_RE = re.compile(
+    r"考试[^。]{0,30}(?:至今|以来)|(?:开考|首次[^,;。]{0,20}考试)[^。]{0,10}(?:至今|以来)"
+)
 
 
 # a part named by its level ("初级考生5343人", "其中助理社会工作师…"): a level breakdown, a fact of its own
-LEVEL_WORD_RE = re.compile(r"(?:助理|初级|中级|高级)(?:社会工作师|社工师|社会工作者|社工|考生|职业资格)?|(?<![理上级及])社会工作师")
+LEVEL_WORD_RE = re.compile(
+    r"(?:助理|初级|中级|高级)(?:社会工作师|社工师|社会工作者|社工|考生|职业资格)?|(?<![理上级及])社会工作师"
+)
 
 
 def is_level_part(metric: str, clause_left: str) -> bool:
     return metric in LEVEL_METRICS or (metric in EXAM_METRICS and bool(LEVEL_WORD_RE.search(clause_left)))
 
 
-def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str | None, right: str = "") -> str:
+def exam_metric(
+    metric: str, clause_left: str, sentence_left: str, previous: str | None, right: str = ""
+) -> str:
     """The exam / certificate metric a figure is really about (see the module doc).
 
     `clause_left`: the clause text before the figure; `sentence_left`: the sentence text before it; `previous`:
@@ -79,9 +87,8 @@ def exam_metric(metric: str, clause_left: str, sentence_left: str, previous: str
         if stock and not SITTING_RE.search(clause_left):
             return "certified_social_workers"
         return metric
-    if metric == "certified_social_workers":
-        if re.search(r"新增(?:持证|[^,;。]{0,8}持证)", clause_left):
-            return "exam_passed"
+    if metric == "certified_social_workers" and re.search(r"新增(?:持证|[^,;。]{0,8}持证)", clause_left):
+        return "exam_passed"
     if metric == "social_work_talent_total" and (holds or SINCE_EXAM_BEGAN_RE.search(sentence_left)):
         return "certified_social_workers"  # "since the exam began, N professionals": people who passed it
     return metric
@@ -94,6 +101,4 @@ def is_not_a_fact(metric: str, unit: str, clause: str, left: str, right: str, se
             return True
         if PARTICIPANT_AFTER_RE.match(right) or PARTICIPANT_BEFORE_RE.search(left):
             return True
-    if metric == "social_work_posts" and JOB_FAIR_RE.search(sentence):
-        return True
-    return False
+    return bool(metric == "social_work_posts" and JOB_FAIR_RE.search(sentence))

@@ -107,7 +107,9 @@ def breakdown(gold: dict[str, list[dict]], pred: dict[str, list[dict]]) -> dict:
 
     missed = gold facts no prediction matched; spurious = predictions matching no gold fact; wrong_year /
     wrong_region = matched pairs whose year / adcode differ."""
-    per: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("gold", "predicted", "matched", *ERROR_KINDS), 0))
+    per: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(("gold", "predicted", "matched", *ERROR_KINDS), 0)
+    )
     for doc in sorted(set(gold) | set(pred)):
         gfacts, pfacts = gold.get(doc, []), pred.get(doc, []) if doc in gold else []
         pairs = match(gfacts, pfacts)
@@ -155,7 +157,9 @@ def load_predicted(path: str | Path) -> dict[str, list[dict]]:
                     fact = json.loads(line)
                     pred[Path(fact["doc"]).name].append(fact)
                 except (ValueError, KeyError) as exc:
-                    raise SystemExit(f"{path}:{n}: not a fact with a 'doc' ({exc}); give `shegong extract` output")
+                    raise SystemExit(
+                        f"{path}:{n}: not a fact with a 'doc' ({exc}); give `shegong extract` output"
+                    ) from None
     return pred
 
 

@@ -67,7 +67,19 @@ RELATIVE_YEAR_RE = re.compile(r"(?:去年|今年|明年|前年|上年度|上一�
 # "5年前的63家" / "未来五年…将超过1万人": a year counted from the publication year
 YEARS_AGO_RE = re.compile(r"([\d一二两三四五六七八九十]{1,3})年(?:前|以前)(?!以来|来)")
 YEARS_AHEAD_RE = re.compile(r"(?:未来|今后|再用|用)([\d一二两三四五六七八九十]{1,3})年(?:时间|内|后)?")
-_CJK_SMALL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_CJK_SMALL = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 # "发展到现在的400余家" / "目前,…": the present, i.e. the publication year (it outranks a 截至 date earlier on)
 NOW_RE = re.compile(r"(?:现在|目前|如今|当前)(?!以来)")
 # a sentence continuing the one before (a breakdown, "同时…"): the earlier sentence's year and plan govern it
@@ -280,7 +292,9 @@ def _year_for(sentence_left: str, published_year: int | None) -> tuple[bool, int
 
 
 # dates in page addresses: /2017/0621/, /201711/, /2023-03/22/, /20230321/, /t20230321_
-URL_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:[-/_]?)(0[1-9]|1[0-2])(?:[-/_]?(?:0[1-9]|[12]\d|3[01]))?(?!\d)")
+URL_DATE_RE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})(?:[-/_]?)(0[1-9]|1[0-2])(?:[-/_]?(?:0[1-9]|[12]\d|3[01]))?(?!\d)"
+)
 
 
 def url_year(url: str | None) -> int | None:
@@ -519,7 +533,9 @@ def _coordinated(q: Quantity, left: str, sentence_metrics: list[tuple[int, str, 
     if not before or before[-1].unit_word != q.unit_word:
         return None
     between = left[before[-1].end :]
-    joined = COORDINATOR_RE.match(between) or PLACE_ITEM_RE.match(between) and any(m.kind == "place" for m in find_mentions(between))
+    joined = COORDINATOR_RE.match(between) or (
+        PLACE_ITEM_RE.match(between) and any(m.kind == "place" for m in find_mentions(between))
+    )
     if not (joined or COMPARISON_TO_RE.search(between)):
         return None
     metric = sentence_metrics[-1][1]
@@ -621,9 +637,12 @@ def _fact_for(
         # a part of a stated total: same metric, not larger than the total
         # a part naming its own place ("其中浙江8.4万人") is that place's figure
         named_place = any(
-            m.kind == "place" and s_start + c_start <= m.start and m.end <= s_start + q.start for m in mentions
+            m.kind == "place" and s_start + c_start <= m.start and m.end <= s_start + q.start
+            for m in mentions
         )
-        if not (level_breakdown or named_place) and any(mt == rule.code and q.value <= v for mt, v in parents):
+        if not (level_breakdown or named_place) and any(
+            mt == rule.code and q.value <= v for mt, v in parents
+        ):
             return None
     if q.unit in ("person", "person_time") and rule.unit in ("person", "person_time"):
         unit = q.unit

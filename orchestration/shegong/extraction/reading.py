@@ -376,7 +376,9 @@ def read_sidecar(path: str | Path) -> ReportMetadata:
     published = data.get("published")
     if published not in (None, "") and normalize_date(published) is None:
         raise ReportReadError(side, f"sidecar 'published' {published!r} is not a date (use YYYY-MM-DD)")
-    fields = {k: (str(data[k]).strip() or None) if data.get(k) not in (None, "") else None for k in SIDECAR_KEYS}
+    fields = {
+        k: (str(data[k]).strip() or None) if data.get(k) not in (None, "") else None for k in SIDECAR_KEYS
+    }
     fields["published"] = normalize_date(published)
     return ReportMetadata(**fields, source="sidecar" if fields["published"] else None)
 
@@ -430,7 +432,9 @@ def html_metadata(html: str) -> ReportMetadata:
     with contextlib.suppress(Exception):  # malformed markup: whatever was read so far
         parser.feed(html[:200_000])
     values = parser.values
-    published = next((normalize_date(values[k]) for k in _HTML_DATE_KEYS if normalize_date(values.get(k))), None)
+    published = next(
+        (normalize_date(values[k]) for k in _HTML_DATE_KEYS if normalize_date(values.get(k))), None
+    )
     fields: dict[str, str | None] = {"url": parser.canonical}
     for key, field_name in _HTML_META_KEYS.items():
         if values.get(key) and not fields.get(field_name):

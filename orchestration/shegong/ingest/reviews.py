@@ -49,9 +49,13 @@ class ReviewColumn:
 
 
 CONTRACT = (
-    ReviewColumn("document", ("document", "doc", "文档", "报告", "报告文件", "文件"), True, "report file name"),
+    ReviewColumn(
+        "document", ("document", "doc", "文档", "报告", "报告文件", "文件"), True, "report file name"
+    ),
     ReviewColumn("fact_key", ("fact_key", "事实编号", "事实键"), False, "fact key from `shegong review`"),
-    ReviewColumn("quote", ("quote", "原文", "引文", "引用"), False, "a quote from the report stating the figure"),
+    ReviewColumn(
+        "quote", ("quote", "原文", "引文", "引用"), False, "a quote from the report stating the figure"
+    ),
     ReviewColumn("action", ("action", "操作", "动作", "审核结论"), True, "reject | correct | add"),
     ReviewColumn("metric", ("metric", "指标", "指标代码"), False, "corrected metric code"),
     ReviewColumn("value", ("value", "数值", "值", "更正值"), False, "corrected value in base units"),
@@ -60,7 +64,9 @@ CONTRACT = (
     ReviewColumn("year", ("year", "年份", "年度"), False, "corrected year"),
     ReviewColumn("reviewer", ("reviewer", "审核人", "审核员"), True, "who decided (kept masked)"),
     ReviewColumn("reason", ("reason", "理由", "原因", "说明"), True, "why"),
-    ReviewColumn("reviewed_at", ("reviewed_at", "审核时间", "审核日期"), True, "when (date or date and time)"),
+    ReviewColumn(
+        "reviewed_at", ("reviewed_at", "审核时间", "审核日期"), True, "when (date or date and time)"
+    ),
 )
 CORRECTABLE = ("metric", "value", "region", "adcode", "year")
 
@@ -152,7 +158,10 @@ def read_review_table(path: Path) -> list[dict[str, str]]:
     columns = _map_header(header, path.name)
     out = []
     for row in rows:
-        cells = {name: (row[i].strip() if i < len(row) and row[i] is not None else "") for name, i in columns.items()}
+        cells = {
+            name: (row[i].strip() if i < len(row) and row[i] is not None else "")
+            for name, i in columns.items()
+        }
         out.append(cells)
     return out
 
@@ -199,9 +208,13 @@ def _map_header(header: list[str], name: str) -> dict[str, int]:
     missing = [c.name for c in CONTRACT if c.required and c.name not in columns]
     if missing:
         wanted = "; ".join(f"{c.name} ({'/'.join(c.aliases[:3])})" for c in CONTRACT if c.name in missing)
-        raise ReviewFileError(f"{name}: header lacks required column(s) {wanted}; see `shegong review --template`")
+        raise ReviewFileError(
+            f"{name}: header lacks required column(s) {wanted}; see `shegong review --template`"
+        )
     if "fact_key" not in columns and "quote" not in columns:
-        raise ReviewFileError(f"{name}: header needs a fact_key or a quote column to name the reviewed figure")
+        raise ReviewFileError(
+            f"{name}: header needs a fact_key or a quote column to name the reviewed figure"
+        )
     return columns
 
 
@@ -212,6 +225,7 @@ def _untouched(row: dict[str, str]) -> bool:
     """A template row nobody filled in (no action, no reviewer): not a review yet, so neither kept nor
     quarantined."""
     return not (row.get("action") or "").strip() and not (row.get("reviewer") or "").strip()
+
 
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
 _ADCODE_RE = re.compile(r"^\d{6}$")
@@ -247,9 +261,13 @@ def check_review_row(row: dict[str, str], metrics: frozenset[str]) -> tuple[dict
     if action is None:
         fail("unknown_action", "action", f"action {get('action')!r} is not reject, correct or add")
     if action in ("reject", "correct") and not (get("fact_key") or get("quote")):
-        fail("missing_fact_reference", "fact_key", "a reject or correct names its figure by fact_key or quote")
+        fail(
+            "missing_fact_reference", "fact_key", "a reject or correct names its figure by fact_key or quote"
+        )
     if action == "correct" and not any(get(c) for c in CORRECTABLE):
-        fail("nothing_to_correct", "metric", "a correct row gives at least one of metric, value, region, year")
+        fail(
+            "nothing_to_correct", "metric", "a correct row gives at least one of metric, value, region, year"
+        )
     if action == "add" and not (get("metric") and get("value")):
         fail("add_incomplete", "metric", "an add row gives at least the metric and the value")
     metric = get("metric") or None
@@ -384,15 +402,22 @@ def ingest_reviews(
                     "_ingested_at": now,
                 }
             )
-        files.append(record | {"status": "current", "error": None, "rows_in": good + bad, "clean": good, "bad": bad})
+        files.append(
+            record | {"status": "current", "error": None, "rows_in": good + bad, "clean": good, "bad": bad}
+        )
         outcomes.append(ReviewOutcome(name, "current", good, bad))
 
     current = [f["source_file"] for f in files if f["status"] == "current"]
     con.execute("begin transaction")
     try:
-        con.register("incoming_reviews", pa.table({k: pa.array([r[k] for r in clean], t) for k, t in RAW_COLUMNS.items()}))
+        con.register(
+            "incoming_reviews",
+            pa.table({k: pa.array([r[k] for r in clean], t) for k, t in RAW_COLUMNS.items()}),
+        )
         con.register("current_review_files", pa.table({"source_file": pa.array(current, pa.string())}))
-        con.execute("delete from raw.report_reviews where _source_file in (select source_file from current_review_files)")
+        con.execute(
+            "delete from raw.report_reviews where _source_file in (select source_file from current_review_files)"
+        )
         con.execute("insert into raw.report_reviews by name select * from incoming_reviews")
         con.execute(
             "delete from audit.quarantined_rows where registry = ? "
@@ -431,7 +456,7 @@ def ingest_reviews(
 
 # ------------------------------------------------------------------------------------------ the review queue
 
-TEMPLATE_COLUMNS = tuple(c.name for c in CONTRACT) + ("confidence",)  # confidence: a hint, not read back
+TEMPLATE_COLUMNS = (*(c.name for c in CONTRACT), "confidence")  # confidence: a hint, not read back
 
 
 def review_queue(con: duckdb.DuckDBPyConnection, limit: int = 30, doc: str | None = None) -> list[dict]:

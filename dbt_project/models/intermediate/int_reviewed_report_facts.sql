@@ -43,10 +43,7 @@ extracted as (
         end as unit,
         facts.qualifier,
         facts.is_target,
-        case
-            when applied.corrected_region_name is not null then applied.corrected_region_name
-            else facts.region_name
-        end as region_name,
+        coalesce(applied.corrected_region_name, facts.region_name) as region_name,
         case
             when applied.corrected_region_name is not null or applied.corrected_adcode is not null
                 then applied.corrected_adcode

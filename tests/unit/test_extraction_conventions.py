@@ -190,3 +190,13 @@ def test_a_range_is_one_fact_at_its_lower_bound():
 def test_registrations_named_by_level_are_facts_of_their_own():
     got = pairs("全市共有6100人报名。初级考生4200人,中级考生1900人。")
     assert got == [("exam_registrants", 6100), ("exam_registrants", 4200), ("exam_registrants", 1900)]
+
+
+def test_a_national_rank_does_not_make_a_figure_national():
+    (fact,) = facts("持证社工1200人,居全国第三。", header="苏州市社会工作简报\n发布时间:2023-05-06\n")
+    assert fact.region == "苏州市"
+
+
+def test_agencies_providing_services_are_a_stock_but_a_job_fair_is_not():
+    assert pairs("全市52家社工机构提供专业服务。") == [("social_work_agencies", 52)]
+    assert pairs("专场招聘会上,30家社会工作服务机构提供了岗位。") == []

@@ -39,7 +39,7 @@ MODEL_RE = re.compile(
     r"示范|优秀|表彰|先进|标杆|品牌|星级|获评|荣获|评为|评选|称号|入选|获奖|奖项|典型|十佳|百强|优胜|金牌|明星"
 )
 PARTICIPANT_AFTER_RE = re.compile(
-    r"^[^,;。!?]{0,20}?(?:参与|参加|派出|提供了?|参展|参会|入驻|报名|联合|共同|承办|协办|进行了?展示|现场)"
+    r"^[^,;。!?]{0,20}?(?:参与|参加|派出|参展|参会|入驻|报名|承办|协办|进行了?展示)"
 )
 PARTICIPANT_BEFORE_RE = re.compile(r"(?:派出|组织了|动员|邀请|发动|吸引|带动|来自|汇聚|集结)[^,;。]{0,8}$")
 JOB_FAIR_RE = re.compile(r"招聘|双选会|供需见面|人才交流会|对接会")
@@ -101,4 +101,5 @@ def is_not_a_fact(metric: str, unit: str, clause: str, left: str, right: str, se
             return True
         if PARTICIPANT_AFTER_RE.match(right) or PARTICIPANT_BEFORE_RE.search(left):
             return True
-    return bool(metric == "social_work_posts" and JOB_FAIR_RE.search(sentence))
+    job_fair_counts = ("social_work_posts", *STOCK_COUNT_METRICS)  # posts offered, agencies taking part
+    return bool(metric in job_fair_counts and JOB_FAIR_RE.search(sentence))

@@ -116,6 +116,10 @@ FIVE_YEAR_PLAN_RE = re.compile(r"[“\"]?(十[二三四五六])五[”\"]?(?:时
 FIVE_YEAR_PLAN_END = {"十二": 2015, "十三": 2020, "十四": 2025, "十五": 2030, "十六": 2035}
 
 # ------------------------------------------------------------------------------------------ regions
+# 全国 as what a sentence is about (全国…考试, 全国已有…), not a rank (居全国第三, 全国前列, 全国先进)
+NATIONAL_SUBJECT_RE = re.compile(
+    r"(?<![居列在于位])全国(?!第|前列|前|首|领先|率先|先进|示范|优秀|百强|十佳|之最|各地|范围内率先)"
+)
 SUBJECT_PREFIX_RE = re.compile(
     r"^(?:\s|中共|(?:截至|截止|到|至)?(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:底|末|初|上半年|下半年|前三季度|以来)?|"
     r"目前|当前|现在|如今|近年来|近几年来?|近[一二两三四五六七八九十\d]+年来?|今年(?:以来)?|去年|其中|同时|此外|另外|"
@@ -238,7 +242,7 @@ def _region_for(
     sent_end = para.find("。", q_abs)
     sent_end = len(para) if sent_end == -1 else sent_end
     placed = [m for m in mentions if sent_start <= m.start < sent_end and m.kind != "national"]
-    if "全国" in para[sent_start:sent_end] and not placed:
+    if not placed and NATIONAL_SUBJECT_RE.search(para, sent_start, sent_end):
         # "约89万人报考全国社会工作者职业资格考试": a sentence naming no place, only the national exam or
         # the country, is about the country
         return None, NATIONAL, "national"

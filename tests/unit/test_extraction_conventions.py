@@ -200,3 +200,17 @@ def test_a_national_rank_does_not_make_a_figure_national():
 def test_agencies_providing_services_are_a_stock_but_a_job_fair_is_not():
     assert pairs("全市52家社工机构提供专业服务。") == [("social_work_agencies", 52)]
     assert pairs("专场招聘会上,30家社会工作服务机构提供了岗位。") == []
+
+
+def test_a_total_after_new_holders_is_the_stock():
+    got = pairs("今年全市新增持证社工600余人,总数达到4100人。")
+    assert got == [("exam_passed", 600), ("certified_social_workers", 4100)]
+
+
+def test_clauses_naming_only_other_places_continue_the_enumeration():
+    got = [(f.metric, f.value, f.region) for f in facts("长沙市持证社工4500人,株洲市2100人,湘潭市1800人。")]
+    assert got == [
+        ("certified_social_workers", 4500, "长沙市"),
+        ("certified_social_workers", 2100, "株洲市"),
+        ("certified_social_workers", 1800, "湘潭市"),
+    ]

@@ -546,6 +546,25 @@ def _coordinated(q: Quantity, left: str, sentence_metrics: list[tuple[int, str, 
     return next((rule for rule in rules() if rule.code == metric), None)
 
 
+# a clause that only names a place before its number ("长沙市持证社工4500人,株洲市2100人")
+PLACE_ONLY_RE = re.compile(r"^\s*(?:其中|而|另外)?\s*[\u4e00-\u9fff]{2,12}?(?:有|为|达|共有|共)?\s*$")
+
+
+def _parallel_place(q: Quantity, left: str, before_clause: str, sentence_metrics: list) -> Rule | None:
+    """A clause naming only another place and a figure with the unit of the sentence's previous figure
+    continues that enumeration of places: the same metric."""
+    if not sentence_metrics or q.unit_word is None or not PLACE_ONLY_RE.match(left):
+        return None
+    mentions = find_mentions(left)
+    if not mentions or mentions[0].kind != "place" or left[: mentions[0].start].strip(" 其中而另外"):
+        return None
+    earlier = [x for x in find_quantities(before_clause) if x.unit_word]
+    if not earlier or earlier[-1].unit_word != q.unit_word:
+        return None
+    metric = sentence_metrics[-1][1]
+    return next((rule for rule in rules() if rule.code == metric), None)
+
+
 def _list_heading(q: Quantity, before_clause: str) -> Rule | None:
     """The first item of a list after a colon ("报考人数最多的三个省份为:浙江8.4万人") takes the metric cued in
     the heading (the last cue of a metric whose units fit)."""
@@ -617,6 +636,8 @@ def _fact_for(
         how = "enumeration"
         if rule is not None and COMPARISON_TO_RE.search(left):
             how = "comparison"
+        if rule is None:
+            rule, how = _parallel_place(q, left, sentence[:c_start], sentence_metrics), "enumeration"
         if rule is None:
             rule, how = _list_heading(q, sentence[:c_start]), "list_heading"
     if rule is None:

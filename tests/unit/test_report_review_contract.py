@@ -102,3 +102,23 @@ def test_a_file_without_the_required_headers_is_rejected_whole(tmp_path):
     )
     (row,) = read_review_table(chinese)
     assert row["action"] == "驳回" and row["quote"] == "某句"
+
+
+def test_the_review_command_lists_extracted_facts_least_confident_first_and_writes_a_template(tmp_path):
+    from click.testing import CliRunner
+
+    from shegong.cli import main
+
+    report = tmp_path / "r1.txt"
+    report.write_text(
+        "广州市社会工作简报\n发布时间:2023-05-06\n截至2022年底,广州市持证社工达5200人。全市建成社工站约三十个。\n",
+        encoding="utf-8",
+    )
+    template = tmp_path / "review.csv"
+    result = CliRunner().invoke(main, ["review", "--template", str(template), str(report)])
+    assert result.exit_code == 0, result.output
+    rows = read_review_table(template)
+    assert [r["value"] for r in rows] == ["30", "5200"]  # the approximate Chinese numeral is less certain
+    assert all(r["document"] == "r1.txt" and len(r["fact_key"]) == 16 for r in rows)
+    missing = CliRunner().invoke(main, ["review", str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 1

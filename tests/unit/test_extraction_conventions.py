@@ -101,6 +101,8 @@ def test_enumerations_keep_the_metric():
 def test_model_and_award_winning_units_are_not_facts():
     assert pairs("全市有4个街道社工站获得省级示范社工站称号。") == []
     assert pairs("同时受到表彰的还有12个优秀社会工作服务机构。") == []
+    # a model word about something else in the clause does not veto the count
+    assert pairs("今年甲、乙等4家社会工作服务机构登记注册优秀社工31名。")[0] == ("social_work_agencies", 4)
 
 
 def test_participants_of_an_event_are_not_facts():

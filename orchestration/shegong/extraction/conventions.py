@@ -38,6 +38,9 @@ STOCK_COUNT_METRICS = frozenset(
 MODEL_RE = re.compile(
     r"示范|优秀|表彰|先进|标杆|品牌|星级|获评|荣获|评为|评选|称号|入选|获奖|奖项|典型|十佳|百强|优胜|金牌|明星"
 )
+# the noun a count is of ("12个优秀社会工作服务机构"): a model word before it qualifies the counted units
+UNIT_NOUN_RE = re.compile(r"站|室|机构|中心|组织|事务所")
+AWARD_AFTER_RE = re.compile(r"^[^,;。]{0,6}?(?:获得|荣获|获评|被评为|评为|入选|被授予|授予|被命名为|被确定为)")
 PARTICIPANT_AFTER_RE = re.compile(
     r"^[^,;。!?]{0,20}?(?:参与|参加|派出|参展|参会|入驻|报名|承办|协办|进行了?展示)"
 )
@@ -97,7 +100,9 @@ def exam_metric(
 def is_not_a_fact(metric: str, unit: str, clause: str, left: str, right: str, sentence: str) -> bool:
     """True for figures the conventions exclude: model/award-winning units, participants, job-fair posts."""
     if metric in STOCK_COUNT_METRICS:
-        if MODEL_RE.search(left) or MODEL_RE.search(right[:14]):
+        noun = UNIT_NOUN_RE.search(right)
+        head, tail = (right[: noun.end()], right[noun.end() :]) if noun else (right[:8], right[8:])
+        if MODEL_RE.search(left) or MODEL_RE.search(head) or AWARD_AFTER_RE.match(tail):
             return True
         if PARTICIPANT_AFTER_RE.match(right) or PARTICIPANT_BEFORE_RE.search(left):
             return True

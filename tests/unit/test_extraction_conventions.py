@@ -216,3 +216,8 @@ def test_clauses_naming_only_other_places_continue_the_enumeration():
         ("certified_social_workers", 2100, "株洲市"),
         ("certified_social_workers", 1800, "湘潭市"),
     ]
+
+
+def test_a_clause_saying_only_when_and_how_much_takes_the_metric_of_the_clause_before():
+    got = pairs("全市报考人数连续三年增长,今年超过2800人。")
+    assert got == [("exam_registrants", 2800)]

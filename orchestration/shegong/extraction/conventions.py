@@ -40,7 +40,9 @@ MODEL_RE = re.compile(
 )
 # the noun a count is of ("12个优秀社会工作服务机构"): a model word before it qualifies the counted units
 UNIT_NOUN_RE = re.compile(r"站|室|机构|中心|组织|事务所")
-AWARD_AFTER_RE = re.compile(r"^[^,;。]{0,6}?(?:获得|荣获|获评|被评为|评为|入选|被授予|授予|被命名为|被确定为)")
+AWARD_AFTER_RE = re.compile(
+    r"^[^,;。]{0,6}?(?:获得|荣获|获评|被评为|评为|入选|被授予|授予|被命名为|被确定为)"
+)
 PARTICIPANT_AFTER_RE = re.compile(
     r"^[^,;。!?]{0,20}?(?:参与|参加|派出|参展|参会|入驻|报名|承办|协办|进行了?展示)"
 )

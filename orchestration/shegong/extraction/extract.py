@@ -565,13 +565,27 @@ def _parallel_place(q: Quantity, left: str, before_clause: str, sentence_metrics
     return next((rule for rule in rules() if rule.code == metric), None)
 
 
-def _list_heading(q: Quantity, before_clause: str) -> Rule | None:
+# a clause stating only when and how much ("…报考人数居高不下,今年超过6000人"): its subject is the clause before
+TIME_ONLY_RE = re.compile(
+    r"^\s*(?:今年|去年|当年|目前|现在|如今|截至目前|近年来|至今|现已|已经|已|共|累计|总计|同比|均)*"
+    r"\s*(?:已|达到?|超过|突破|逾|有|为|增至|增加到|提高到)?\s*$"
+)
+
+
+def _list_heading(q: Quantity, before_clause: str, left: str = "") -> Rule | None:
     """The first item of a list after a colon ("报考人数最多的三个省份为:浙江8.4万人") takes the metric cued in
-    the heading (the last cue of a metric whose units fit)."""
-    if not before_clause.rstrip().endswith((":", "：")) or q.unit_word is None:
+    the heading (the last cue of a metric whose units fit); so does a clause saying only when and how much
+    after a clause naming the metric without a number ("天津报考人数居高不下,今年超过6000人")."""
+    if q.unit_word is None:
         return None
-    heading = before_clause.rstrip()[:-1]
+    stripped = before_clause.rstrip()
+    colon = stripped.endswith((":", "："))
+    if not (colon or (stripped and stripped[-1] in SEP and TIME_ONLY_RE.match(left))):
+        return None
+    heading = stripped[:-1]
     heading = heading[max(heading.rfind(c) for c in SEP) + 1 :] if any(c in heading for c in SEP) else heading
+    if not colon and any(x.unit_word for x in find_quantities(heading)):
+        return None  # the clause before states its own figure: nothing to carry over
     best: tuple[int, int] | None = None
     chosen = None
     for rule in rules():
@@ -639,7 +653,7 @@ def _fact_for(
         if rule is None:
             rule, how = _parallel_place(q, left, sentence[:c_start], sentence_metrics), "enumeration"
         if rule is None:
-            rule, how = _list_heading(q, sentence[:c_start]), "list_heading"
+            rule, how = _list_heading(q, sentence[:c_start], left), "list_heading"
     if rule is None:
         return None
     original_metric = rule.code

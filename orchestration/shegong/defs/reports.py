@@ -35,6 +35,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         if outcome.status == "rejected":
             context.log.error(f"asset raw/reports: {outcome.error}")
         stats = outcome.stats or {}
+        summary = outcome.quality or {}
         quality.append(
             {
                 "doc": outcome.doc,
@@ -43,14 +44,17 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
                 "without_region": stats.get("facts_without_region", 0),
                 "without_year": stats.get("facts_without_year", 0),
                 "junk_lines_removed": stats.get("junk_lines_removed", 0),
+                "score": summary.get("score"),
+                "issues": ", ".join(summary.get("issues", [])),
             }
         )
     extracted = [q for q in quality if q["status"] == "extracted"]
     table = (
-        "| doc | status | facts | no region | no year | junk lines |\n|---|---|---|---|---|---|\n"
+        "| doc | status | facts | no region | no year | junk lines | quality | issues |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(
             f"| {q['doc']} | {q['status']} | {q['facts']} | {q['without_region']} | {q['without_year']} | "
-            f"{q['junk_lines_removed']} |"
+            f"{q['junk_lines_removed']} | {'' if q['score'] is None else format(q['score'], '.2f')} | {q['issues']} |"
             for q in quality[:200]
         )
     )
@@ -62,6 +66,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
             "facts": sum(q["facts"] for q in extracted),
             "facts_without_region": sum(q["without_region"] for q in extracted),
             "facts_without_year": sum(q["without_year"] for q in extracted),
+            "documents_low_quality": sum(1 for q in extracted if q["score"] is not None and q["score"] < 0.7),
             "extraction_quality": dg.MetadataValue.md(table),
         }
     )

@@ -77,6 +77,7 @@ class ReportOutcome:
     facts: int = 0
     stats: dict | None = None
     error: str | None = None
+    quality: dict | None = None  # extraction-quality summary (mean confidence, score, issues)
 
 
 def report_files(folder: Path) -> list[Path]:
@@ -246,7 +247,9 @@ def ingest_reports(
             {"source_file": name, "source_sha256": sha256, "size_bytes": size, "rows": len(extracted)}
             | {"status": "current", "error": None}
         )
-        outcomes.append(ReportOutcome(result.doc, "extracted", len(extracted), result.stats))
+        outcomes.append(
+            ReportOutcome(result.doc, "extracted", len(extracted), result.stats, quality=result.quality)
+        )
 
     con.execute("begin transaction")
     try:

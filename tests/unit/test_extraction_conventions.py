@@ -221,3 +221,8 @@ def test_clauses_naming_only_other_places_continue_the_enumeration():
 def test_a_clause_saying_only_when_and_how_much_takes_the_metric_of_the_clause_before():
     got = pairs("全市报考人数连续三年增长,今年超过2800人。")
     assert got == [("exam_registrants", 2800)]
+
+
+def test_the_same_number_as_professional_and_certified_social_workers_is_one_certified_fact():
+    got = pairs("全市已有专业社工6500人。截至目前,全市累计有6500人通过社工职业水平考试。")
+    assert got == [("certified_social_workers", 6500)]

@@ -482,9 +482,11 @@ def extract_normalized(
                 if fact is None:
                     continue
                 sentence_metrics.append((q.start, fact.metric, fact.value))
-                if _restates(fact, facts):
-                    continue
-                facts.append(fact)
+                earlier = _restated(fact, facts)
+                if earlier is None:
+                    facts.append(fact)
+                elif facts[earlier].metric != fact.metric and fact.metric in _SAME_FIGURE_METRICS.values():
+                    facts[earlier] = fact  # the restatement names it more precisely (持证 over 专业社工)
             prev_sentence_metrics = [(mt, v) for _, mt, v in sentence_metrics]
             prev_sentence = time_context + sentence
             stated_as_of = [m for m in AS_OF_RE.finditer(_mask(sentence))]
@@ -500,19 +502,31 @@ def extract_normalized(
     return facts, main
 
 
-def _restates(fact: Fact, facts: list[Fact]) -> bool:
-    """A figure repeated (a headline repeating the body, a duplicated paragraph, 近7000 after 6970多) is one fact:
-    same metric and target flag, a value within 0.5%, and not two different places."""
-    for other in facts:
-        if other.metric != fact.metric or other.is_target != fact.is_target:
+# "专业社工" names the certified stock as often as all social-work talent: the same number under either is
+# one figure restated, not two
+_SAME_FIGURE_METRICS = {"social_work_talent_total": "certified_social_workers"}
+
+
+def _restatement_family(metric: str) -> str:
+    return _SAME_FIGURE_METRICS.get(metric, metric)
+
+
+def _restated(fact: Fact, facts: list[Fact]) -> int | None:
+    """The earlier fact a figure restates, if any. A figure repeated (a headline repeating the body, a
+    duplicated paragraph, 近7000 after 6970多) is one fact: same metric (or the same figure under the other name
+    of the pair 专业社工 / 持证社工), same target flag, a value within 0.5%, and not two different places."""
+    for index, other in enumerate(facts):
+        if _restatement_family(other.metric) != _restatement_family(fact.metric):
+            continue
+        if other.is_target != fact.is_target:
             continue
         if abs(other.value - fact.value) > 0.005 * max(abs(other.value), abs(fact.value)):
             continue
         both_placed = fact.adcode and other.adcode and fact.region != NATIONAL and other.region != NATIONAL
         if both_placed and fact.adcode != other.adcode:
             continue
-        return True
-    return False
+        return index
+    return None
 
 
 def _enumerates_places(updates: list[Mention]) -> bool:

@@ -45,8 +45,11 @@ lint: install
 # Scores with the shared scorer itself, so the figure printed is the one reviewers see.
 eval-extraction: install
 	@if [ -f ../shared/reports/gold.jsonl ]; then \
-		pred=$$(mktemp) && $(BIN)/shegong extract --format jsonl ../shared/reports/*.txt > $$pred && \
-		$(BIN)/python ../shared/tools/score_extraction.py ../shared/reports/gold.jsonl $$pred; rm -f $$pred; \
+		pred=$$(mktemp) && start=$$(date +%s.%N) && \
+		$(BIN)/shegong extract --format jsonl ../shared/reports/*.txt > $$pred && \
+		echo "extracted $$(ls ../shared/reports/*.txt | wc -l) reports in $$(echo "$$(date +%s.%N) - $$start" | bc) s (with interpreter start-up)" && \
+		$(BIN)/python -m shegong.extraction.evaluate ../shared/reports/gold.jsonl --pred $$pred && \
+		$(BIN)/python ../shared/tools/score_extraction.py ../shared/reports/gold.jsonl $$pred --details; rm -f $$pred; \
 	else echo "../shared/reports is not here: nothing to evaluate"; fi
 
 bench: install

@@ -212,10 +212,13 @@ def report() -> None:
 def extract(fmt: str, files: tuple[Path, ...]) -> None:
     """Extract headline figures from regional reports (.txt, .html, .md)."""
     from shegong.extraction import Fact, ReportReadError, extract_file
+    from shegong.extraction.reading import is_sidecar
 
     rows = []
     failed = 0
     for path in files:
+        if is_sidecar(path):
+            continue  # read beside its report, not a report of its own
         try:
             result = extract_file(path)
         except (ReportReadError, OSError) as exc:
@@ -234,6 +237,69 @@ def extract(fmt: str, files: tuple[Path, ...]) -> None:
         out.print(table)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--limit", default=30, show_default=True, type=int, help="how many facts to list")
+@click.option("--doc", default=None, help="only the facts of this report (file name)")
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="write a review file (.csv or .xlsx) for the listed facts, to fill in and land in reports/review/",
+)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def review(limit: int, doc: str | None, template: Path | None, files: tuple[Path, ...]) -> None:
+    """Report facts waiting for an analyst's review, least confident first: from the warehouse, or extracted
+    from the report FILES given."""
+    from shegong.ingest.reviews import queue_from_results, review_queue, write_review_template
+
+    if files:
+        from shegong.extraction import ReportReadError, extract_file
+
+        results = []
+        for path in files:
+            try:
+                results.append(extract_file(path))
+            except (ReportReadError, OSError) as exc:
+                fail(f"{path}: {exc}")
+        queue = [q for q in queue_from_results(results, limit=10**9) if doc is None or q["document"] == doc][
+            :limit
+        ]
+    else:
+        import duckdb
+
+        current = settings()
+        database = current.published_db if current.published_db.exists() else current.build_db
+        if not database.exists():
+            fail(
+                f"no warehouse at {current.published_db} or {current.build_db}: run `shegong run` or give report files"
+            )
+        con = duckdb.connect(str(database), read_only=True)
+        try:
+            queue = review_queue(con, limit, doc)
+        except duckdb.CatalogException:
+            fail(f"{database} has no marts.fct_reported_indicators: run `shegong run` first")
+        finally:
+            con.close()
+    table = Table("confidence", "document", "fact_key", "metric", "value", "region", "year", "quote")
+    for item in queue:
+        table.add_row(
+            f"{item['confidence']:.2f}" if item["confidence"] is not None else "",
+            item["document"],
+            item["fact_key"],
+            item["metric"],
+            f"{item['value']:g}",
+            str(item["region"] or ""),
+            str(item["year"] or ""),
+            item["quote"],
+        )
+    out.print(table)
+    if template is not None:
+        written = write_review_template(template, queue)
+        console.print(
+            f"wrote {written} review rows to {template}: fill in action, reviewer, reason, reviewed_at"
+        )
 
 
 @main.command()

@@ -10,7 +10,7 @@ from shegong.defs.jobs import report_extraction_job, warehouse_build_job
 from shegong.defs.publish import published_warehouse
 from shegong.defs.quality import quality_checks
 from shegong.defs.registries import reference_data, registry_assets, registry_checks
-from shegong.defs.reports import reports
+from shegong.defs.reports import report_reviews, reports
 from shegong.defs.resources import WarehouseResource
 from shegong.defs.schedules import daily_warehouse_build
 from shegong.defs.sensors import landing_sensors
@@ -18,7 +18,7 @@ from shegong.defs.sensors import landing_sensors
 export_build_db_env(settings())
 
 defs = dg.Definitions(
-    assets=[*registry_assets, reference_data, reports, *dbt_asset_defs, published_warehouse],
+    assets=[*registry_assets, reference_data, reports, report_reviews, *dbt_asset_defs, published_warehouse],
     asset_checks=[*registry_checks, *quality_checks],
     jobs=[warehouse_build_job, report_extraction_job],
     schedules=[daily_warehouse_build],

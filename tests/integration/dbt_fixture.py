@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from shegong.ingest.reports import ensure_report_tables
+
 D = dt.date
 INGESTED_AT = dt.datetime(2024, 4, 5, 8, 0, 0)
 
@@ -873,20 +875,13 @@ def build_fixture_db(path: Path) -> Path:
                 for code, cat, unit, zh, en in METRICS
             ],
         )
-        con.execute(
-            """create table raw.report_documents (doc varchar, title varchar, published varchar,
-               publication_date date, language varchar, main_region varchar, main_adcode varchar, facts integer,
-               stats json, _source_file varchar, _source_sha256 varchar, _ingested_at timestamp)"""
-        )
-        con.execute(
-            """create table raw.report_facts (doc varchar, fact_index integer, metric varchar, value double,
-               unit varchar, qualifier varchar, is_target boolean, region varchar, adcode varchar, year integer,
-               quote varchar, _source_file varchar, _source_sha256 varchar, _ingested_at timestamp)"""
-        )
+        ensure_report_tables(con)  # the report tables as the pipeline makes them (reviews included)
         for doc, title, published, pub_date, language, main_region, main_adcode in DOCS:
             facts = [f for f in FACTS if f[0] == doc]
             con.execute(
-                "insert into raw.report_documents values (?,?,?,?,?,?,?,?,?,?,?,?)",
+                """insert into raw.report_documents (doc, title, published, publication_date, language, main_region,
+                   main_adcode, facts, stats, _source_file, _source_sha256, _ingested_at)
+                   values (?,?,?,?,?,?,?,?,?,?,?,?)""",
                 [
                     doc,
                     title,
@@ -916,7 +911,9 @@ def build_fixture_db(path: Path) -> Path:
                 _,
             ) in enumerate(facts):
                 con.execute(
-                    "insert into raw.report_facts values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    """insert into raw.report_facts (doc, fact_index, metric, value, unit, qualifier, is_target,
+                       region, adcode, year, quote, _source_file, _source_sha256, _ingested_at)
+                       values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     [
                         doc,
                         index,

@@ -212,6 +212,13 @@ def test_reports_sensor_adds_a_partition_and_a_run_per_new_document(generated, l
     third = evaluate(reports, instance, landing, tmp_path, second.cursor)
     assert third.run_requests == [] and not third.dynamic_partitions_requests
 
+    # a sidecar landing beside a report (its publication date) is a change of that report, not a report
+    sidecar = folder / (docs[1].stem + ".meta.json")
+    sidecar.write_text('{"url": "http://example.org/r", "published": "2024-03-02"}', encoding="utf-8")
+    fourth = evaluate(reports, instance, landing, tmp_path, third.cursor)
+    assert [r.partition_key for r in fourth.run_requests] == [docs[1].name]
+    assert evaluate(reports, instance, landing, tmp_path, fourth.cursor).run_requests == []
+
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 

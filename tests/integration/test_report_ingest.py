@@ -83,3 +83,40 @@ def test_re_extracting_replaces_a_documents_facts_and_a_rejected_resend_keeps_th
     assert facts(con, "city_2023.txt") == [("certified_social_workers", 1250.0)]
     statuses = {status for _, status, _, _ in files(con)}
     assert statuses == {"current", "rejected"}
+
+
+def test_the_reports_asset_materialises_with_a_quality_table(tmp_path):
+    """The Dagster asset on a real landing folder and DuckDB file: its metadata summarise extraction quality."""
+    import dagster as dg
+
+    from shegong.defs.reports import reports
+    from shegong.defs.resources import WarehouseResource
+
+    landing = tmp_path / "landing"
+    (landing / "reports").mkdir(parents=True)
+    (landing / "reports" / "city_2023.txt").write_text(REPORT_2023, encoding="utf-8")
+    (landing / "reports" / "undated.txt").write_text("示例简报\n全县持证社工达300人。\n", encoding="utf-8")
+    warehouse = WarehouseResource(
+        build_db=str(tmp_path / "build.duckdb"),
+        warehouse_dir=str(tmp_path / "warehouse"),
+        landing_dir=str(landing),
+        pii_key="test-key",
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("reports", ["city_2023.txt", "undated.txt"])
+        result = dg.materialize(
+            [reports],
+            instance=instance,
+            resources={"warehouse": warehouse},
+            partition_key="city_2023.txt",
+        )
+        assert result.success
+        (event,) = result.get_asset_materialization_events()
+        metadata = event.materialization.metadata
+        assert metadata["documents"].value == 1
+        assert "| quality | issues |" in metadata["extraction_quality"].value
+        again = dg.materialize(
+            [reports], instance=instance, resources={"warehouse": warehouse}, partition_key="undated.txt"
+        )
+        (event,) = again.get_asset_materialization_events()
+        assert "no_publication_date" in event.materialization.metadata["extraction_quality"].value

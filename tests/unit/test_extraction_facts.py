@@ -23,7 +23,7 @@ def test_fact_to_dict_keys_and_order():
     (fact,) = facts("截至2021年,贵州省持证社工达3658人。")
     d = fact.to_dict()
     assert list(d) == [
-        "doc", "metric", "value", "unit", "qualifier", "is_target", "region", "adcode", "year", "quote",
+        "doc", "metric", "value", "unit", "qualifier", "is_target", "region", "adcode", "year", "quote", "confidence",
     ]  # fmt: skip
     assert d == {
         "doc": "t.txt",
@@ -36,7 +36,9 @@ def test_fact_to_dict_keys_and_order():
         "adcode": "520000",
         "year": 2021,
         "quote": "贵州省持证社工达3658人",
+        "confidence": d["confidence"],
     }
+    assert 0.9 <= d["confidence"] <= 1.0  # cue next to the number, place and year in its own clause
     json.dumps(d, ensure_ascii=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fact.value = 1  # type: ignore[misc]

@@ -15,9 +15,10 @@ facts as (
         facts.report_year,
         facts.is_target,
         documents.publication_date
-    from {{ ref('stg_report_facts') }} as facts
+    from {{ ref('int_reviewed_report_facts') }} as facts
     left join {{ ref('stg_report_documents') }} as documents
         on facts.doc = documents.doc
+    where facts.review_status <> 'rejected'
 
 ),
 

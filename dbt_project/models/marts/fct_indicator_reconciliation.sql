@@ -3,6 +3,7 @@ with
 reported as (
 
     select * from {{ ref('fct_reported_indicators') }}
+    where review_status <> 'rejected'  -- a figure an analyst rejected is not a figure to reconcile
 
 ),
 
@@ -38,6 +39,8 @@ select
     is_target,
     unit,
     reported_value,
+    extracted_value,
+    review_status,
     registry_value,
     registry_as_of_date,
     reported_value - registry_value as difference,

@@ -25,6 +25,11 @@ select
     nullif(trim(main_adcode), '') as main_adcode,
     facts as fact_count,
     cast(stats as {{ dbt.type_string() }}) as extraction_stats,
+    nullif(trim(url), '') as document_url,
+    published_source,
+    publisher,
+    cast(quality as {{ dbt.type_string() }}) as extraction_quality,
+    quality_score as extraction_quality_score,
     _source_file as source_file,
     _source_sha256 as source_sha256,
     _ingested_at as ingested_at

@@ -30,6 +30,8 @@ select
     nullif(trim(adcode), '') as adcode,
     cast(year as integer) as report_year,
     quote,
+    fact_key,
+    confidence,
     _source_file as source_file,
     _source_sha256 as source_sha256,
     _ingested_at as ingested_at

@@ -5,6 +5,7 @@ import dagster as dg
 from shegong.defs.partitions import report_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.ingest.reports import ingest_reports, report_files
+from shegong.ingest.reviews import ingest_reviews, review_files
 
 
 @dg.asset(
@@ -34,6 +35,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         if outcome.status == "rejected":
             context.log.error(f"asset raw/reports: {outcome.error}")
         stats = outcome.stats or {}
+        summary = outcome.quality or {}
         quality.append(
             {
                 "doc": outcome.doc,
@@ -42,14 +44,17 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
                 "without_region": stats.get("facts_without_region", 0),
                 "without_year": stats.get("facts_without_year", 0),
                 "junk_lines_removed": stats.get("junk_lines_removed", 0),
+                "score": summary.get("score"),
+                "issues": ", ".join(summary.get("issues", [])),
             }
         )
     extracted = [q for q in quality if q["status"] == "extracted"]
     table = (
-        "| doc | status | facts | no region | no year | junk lines |\n|---|---|---|---|---|---|\n"
+        "| doc | status | facts | no region | no year | junk lines | quality | issues |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(
             f"| {q['doc']} | {q['status']} | {q['facts']} | {q['without_region']} | {q['without_year']} | "
-            f"{q['junk_lines_removed']} |"
+            f"{q['junk_lines_removed']} | {'' if q['score'] is None else format(q['score'], '.2f')} | {q['issues']} |"
             for q in quality[:200]
         )
     )
@@ -61,6 +66,40 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
             "facts": sum(q["facts"] for q in extracted),
             "facts_without_region": sum(q["without_region"] for q in extracted),
             "facts_without_year": sum(q["without_year"] for q in extracted),
+            "documents_low_quality": sum(1 for q in extracted if q["score"] is not None and q["score"] < 0.7),
             "extraction_quality": dg.MetadataValue.md(table),
+        }
+    )
+
+
+@dg.asset(
+    key=["raw", "report_reviews"],
+    group_name="ingest",
+    kinds={"duckdb", "python"},
+    description=(
+        "Analysts' reviews of report facts (reject / correct / add) from landing/reports/review/*.csv|xlsx, "
+        "checked against the review contract; broken rows quarantined with reasons."
+    ),
+    pool="warehouse_writer",
+)
+def report_reviews(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    files = review_files(warehouse.landing / "reports" / "review")
+    with warehouse.connect() as con:
+        outcomes = ingest_reviews(con, files, warehouse.landing)
+        reviews = con.execute("select count(*) from raw.report_reviews").fetchone()[0]
+    for outcome in outcomes:
+        if outcome.status == "rejected":
+            context.log.error(f"asset raw/report_reviews: {outcome.error}")
+        elif outcome.rows_quarantined:
+            context.log.warning(
+                f"asset raw/report_reviews: {outcome.source_file}: {outcome.rows_quarantined} row(s) quarantined "
+                "(see audit.quarantined_rows, registry report_reviews)"
+            )
+    return dg.MaterializeResult(
+        metadata={
+            "review_files": len(outcomes),
+            "review_files_rejected": sum(1 for o in outcomes if o.status == "rejected"),
+            "review_rows": reviews,
+            "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         }
     )

@@ -27,7 +27,7 @@ from shegong.defs.partitions import monthly_partitions, report_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.ingest.batch import month_of
 from shegong.ingest.landing import entry_digest, landing_files
-from shegong.ingest.reports import report_files
+from shegong.ingest.reports import report_digest, report_files, report_signature
 
 TRIGGER_TAG = "shegong/trigger"
 
@@ -38,22 +38,30 @@ class Change:
     sha256: str
 
 
-def scan(files: list[Path], cursor: str | None) -> tuple[list[Change], dict[str, list]]:
-    """Files whose content is new or changed since the cursor, and the cursor for the folder as it is now."""
+def _signature(path: Path) -> tuple[int, int]:
+    stat = path.lstat()  # a link is judged as a link: ingestion records it, never follows it
+    return stat.st_size, stat.st_mtime_ns
+
+
+def scan(
+    files: list[Path], cursor: str | None, digest=entry_digest, signature=_signature
+) -> tuple[list[Change], dict[str, list]]:
+    """Files whose content is new or changed since the cursor, and the cursor for the folder as it is now.
+    `digest` / `signature` say what a file's content is (a report's includes its sidecar)."""
     seen: dict = json.loads(cursor) if cursor else {}
     current: dict[str, list] = {}
     changed: list[Change] = []
     for path in files:
         try:
-            stat = path.lstat()  # a link is judged as a link: ingestion records it, never follows it
+            size, mtime = signature(path)
             before = seen.get(path.name)
-            if isinstance(before, list) and before[:2] == [stat.st_size, stat.st_mtime_ns]:
+            if isinstance(before, list) and before[:2] == [size, mtime]:
                 current[path.name] = before
                 continue
-            sha256, _ = entry_digest(path)  # never opens a pipe, a folder or what a link points at
+            sha256, _ = digest(path)  # entry_digest never opens a pipe, a folder or what a link points at
         except FileNotFoundError:  # removed between listing and reading: the next tick sees it gone
             continue
-        current[path.name] = [stat.st_size, stat.st_mtime_ns, sha256]
+        current[path.name] = [size, mtime, sha256]
         if not (isinstance(before, list) and len(before) == 3 and before[2] == sha256):
             changed.append(Change(path, sha256))
     return changed, current
@@ -152,7 +160,12 @@ def latest_month_key(context: dg.SensorEvaluationContext) -> str:
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def reports_landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    changed, cursor = scan(report_files(warehouse.landing / "reports"), context.cursor)
+    changed, cursor = scan(
+        report_files(warehouse.landing / "reports"),
+        context.cursor,
+        digest=report_digest,
+        signature=report_signature,
+    )
     if not changed:
         return dg.SensorResult(
             skip_reason=dg.SkipReason("no new or changed reports in landing/reports/"),

@@ -57,6 +57,7 @@ class Rule:
     inherit: frozenset[str]
     inherit_cue: re.Pattern[str] | None
     priority: int
+    cue: re.Pattern[str] | None = None  # the before-cues anywhere (a list's heading: "报考人数最多的省份为:")
 
 
 def _alt(patterns: list[str]) -> str:
@@ -90,6 +91,7 @@ def rules() -> tuple[Rule, ...]:
                 inherit=frozenset(cues.get("inherit", [])),
                 inherit_cue=re.compile(cues["inherit_cue"]) if cues.get("inherit_cue") else None,
                 priority=int(cues.get("priority", 100 + i)),
+                cue=re.compile(_alt(cues["before"])) if cues.get("before") else None,
             )
         )
     return tuple(sorted(out, key=lambda r: r.priority))

@@ -1,6 +1,7 @@
 """Score the extractor against hand-annotated gold facts.
 
     python -m shegong.extraction.evaluate GOLD.jsonl REPORT [REPORT ...] [--details] [--out PRED.jsonl]
+    python -m shegong.extraction.evaluate GOLD.jsonl --pred PRED.jsonl      (score facts extracted earlier)
 
 GOLD.jsonl has one document a line: {"doc": NAME, "facts": [{metric, value, adcode, year, ...}]}. A predicted
 fact matches a gold fact of the same document when the metric is equal and the value is within 0.5% (each gold
@@ -98,6 +99,70 @@ def score(gold: dict[str, list[dict]], pred: dict[str, list[dict]], details: boo
     }
 
 
+ERROR_KINDS = ("missed", "spurious", "wrong_year", "wrong_region")
+
+
+def breakdown(gold: dict[str, list[dict]], pred: dict[str, list[dict]]) -> dict:
+    """Per metric: gold, predicted, matched, P/R/F1 and errors by kind; and the error kinds over all metrics.
+
+    missed = gold facts no prediction matched; spurious = predictions matching no gold fact; wrong_year /
+    wrong_region = matched pairs whose year / adcode differ."""
+    per: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(("gold", "predicted", "matched", *ERROR_KINDS), 0)
+    )
+    for doc in sorted(set(gold) | set(pred)):
+        gfacts, pfacts = gold.get(doc, []), pred.get(doc, []) if doc in gold else []
+        pairs = match(gfacts, pfacts)
+        matched_g = {id(g) for g, _ in pairs}
+        matched_p = {id(p) for _, p in pairs}
+        for g in gfacts:
+            per[g["metric"]]["gold"] += 1
+            per[g["metric"]]["missed"] += id(g) not in matched_g
+        for p in pfacts:
+            per[p["metric"]]["predicted"] += 1
+            per[p["metric"]]["spurious"] += id(p) not in matched_p
+        for g, p in pairs:
+            row = per[g["metric"]]
+            row["matched"] += 1
+            row["wrong_year"] += g.get("year") != p.get("year")
+            row["wrong_region"] += (g.get("adcode") or None) != (p.get("adcode") or None)
+    metrics = {}
+    for metric, row in sorted(per.items()):
+        p = row["matched"] / row["predicted"] if row["predicted"] else 0.0
+        r = row["matched"] / row["gold"] if row["gold"] else 0.0
+        metrics[metric] = row | {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+    kinds = {kind: sum(row[kind] for row in per.values()) for kind in ERROR_KINDS}
+    return {"metrics": metrics, "errors": kinds}
+
+
+def format_breakdown(result: dict) -> list[str]:
+    head = f"{'metric':<28}{'gold':>6}{'pred':>6}{'match':>6}{'P':>7}{'R':>7}{'F1':>7}"
+    head += "".join(f"{k:>14}" for k in ERROR_KINDS)
+    lines = [head, "-" * len(head)]
+    for metric, row in result["metrics"].items():
+        line = f"{metric:<28}{row['gold']:>6}{row['predicted']:>6}{row['matched']:>6}"
+        line += f"{row['precision']:>7.2f}{row['recall']:>7.2f}{row['f1']:>7.2f}"
+        line += "".join(f"{row[k]:>14}" for k in ERROR_KINDS)
+        lines.append(line)
+    lines.append("errors by kind: " + ", ".join(f"{k} {v}" for k, v in result["errors"].items()))
+    return lines
+
+
+def load_predicted(path: str | Path) -> dict[str, list[dict]]:
+    pred: dict[str, list[dict]] = defaultdict(list)
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    fact = json.loads(line)
+                    pred[Path(fact["doc"]).name].append(fact)
+                except (ValueError, KeyError) as exc:
+                    raise SystemExit(
+                        f"{path}:{n}: not a fact with a 'doc' ({exc}); give `shegong extract` output"
+                    ) from None
+    return pred
+
+
 def main(
     gold_path: str | Path, report_paths: list[str | Path], details: bool = False, out: str | None = None
 ) -> dict:
@@ -133,6 +198,14 @@ def main(
 
 
 def _cli(argv: list[str]) -> int:
+    if "--pred" in argv:
+        i = argv.index("--pred")
+        if i + 1 >= len(argv) or not argv[0:1] or argv[0].startswith("--"):
+            print(__doc__, file=sys.stderr)
+            return 2
+        for line in format_breakdown(breakdown(load_gold(argv[0]), load_predicted(argv[i + 1]))):
+            print(line)
+        return 0
     args = [a for a in argv if not a.startswith("--")]
     out = None
     if "--out" in argv:

@@ -208,8 +208,42 @@ def _tidy(value: float) -> float | int:
     return round(value, 6)
 
 
+RANGE_SEP_RE = re.compile(r"\s*[-~—～至到]\s*")
+
+
 def find_quantities(text: str) -> Iterator[Quantity]:
-    """Every number expression in `text`, with value normalised to base units."""
+    """Every number expression in `text`, with value normalised to base units. A range ("500万-600万元") is one
+    quantity: its lower bound, with the upper bound's unit, at_least (from 10 up; "2至3名" is a norm, not a count)."""
+    pending: Quantity | None = None
+    for q in _number_expressions(text):
+        if pending is not None:
+            joined = RANGE_SEP_RE.fullmatch(text, pending.end, q.start)
+            # "2至3名" per station is a staffing norm, not a total: small ranges stay two bare numbers
+            if joined and q.unit_word and (pending.magnitude or not q.magnitude) and pending.value >= 10:
+                yield Quantity(
+                    start=pending.start,
+                    num_start=pending.num_start,
+                    end=q.end,
+                    value=pending.value,
+                    unit_word=q.unit_word,
+                    unit=q.unit,
+                    qualifier="at_least",
+                    magnitude=pending.magnitude,
+                    cjk=pending.cjk,
+                )
+                pending = None
+                continue
+            yield pending
+            pending = None
+        if q.unit_word is None and not q.cjk:
+            pending = q  # may open a range
+        else:
+            yield q
+    if pending is not None:
+        yield pending
+
+
+def _number_expressions(text: str) -> Iterator[Quantity]:
     for m in QUANTITY_RE.finditer(text):
         arabic, cjk, pct = m.group("arabic"), m.group("cjk"), m.group("pct")
         unit_word = m.group("unit")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import functools
+import json
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -301,7 +303,191 @@ def looks_like_html(text: str) -> bool:
 
 def read_report(path: str | Path) -> str:
     """A report file → plain text lines (HTML and Markdown converted). Raises ReportReadError."""
+    return read_report_with_metadata(path)[0]
+
+
+# ------------------------------------------------------------------------------------------ metadata
+
+SIDECAR_SUFFIX = ".meta.json"
+SIDECAR_KEYS = ("url", "published", "title", "publisher", "region")
+
+
+@dataclass(frozen=True)
+class ReportMetadata:
+    """What a crawler or the page itself says about a report, beside its text."""
+
+    url: str | None = None
+    published: str | None = None  # YYYY-MM-DD (or YYYY-MM / YYYY when that is all that is known)
+    title: str | None = None
+    publisher: str | None = None
+    region: str | None = None
+    source: str | None = None  # where `published` came from: sidecar | html_meta | front_matter | dateline
+
+    def merged(self, other: ReportMetadata) -> ReportMetadata:
+        """Fields of self, filled in from `other` where self has none."""
+        values = {k: getattr(self, k) or getattr(other, k) for k in SIDECAR_KEYS}
+        source = self.source if self.published else other.source
+        return ReportMetadata(**values, source=source)
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """`r101.txt` → `r101.meta.json` (beside the report)."""
     path = Path(path)
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def is_sidecar(path: str | Path) -> bool:
+    return Path(path).name.endswith(SIDECAR_SUFFIX)
+
+
+_ISO_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+def normalize_date(value: object) -> str | None:
+    """A date in any common written form ("2022-02-22", "2022/2/22 10:00", "2022年2月22日",
+    "2022-02-22T08:00:00+08:00") → "YYYY-MM-DD"; None when it holds no valid date."""
+    if value is None:
+        return None
+    m = _ISO_DATE_RE.search(str(value))
+    if not m:
+        return None
+    y, mo, d = (int(g) for g in m.groups())
+    try:
+        import datetime as _dt
+
+        return _dt.date(y, mo, d).isoformat()
+    except ValueError:
+        return None
+
+
+def read_sidecar(path: str | Path) -> ReportMetadata:
+    """The crawler's sidecar of a report (`<stem>.meta.json`), or empty metadata when there is none.
+
+    Raises ReportReadError for a sidecar that is not a JSON object or whose `published` is not a date."""
+    side = sidecar_path(path)
+    if not side.exists():
+        return ReportMetadata()
+    try:
+        data = json.loads(decode_bytes(side.read_bytes(), side))
+    except (ValueError, ReportReadError) as exc:
+        raise ReportReadError(side, f"sidecar is not valid JSON ({exc}); fix or remove it") from None
+    if not isinstance(data, dict):
+        raise ReportReadError(side, "sidecar must be a JSON object with url/published/title/publisher/region")
+    published = data.get("published")
+    if published not in (None, "") and normalize_date(published) is None:
+        raise ReportReadError(side, f"sidecar 'published' {published!r} is not a date (use YYYY-MM-DD)")
+    fields = {
+        k: (str(data[k]).strip() or None) if data.get(k) not in (None, "") else None for k in SIDECAR_KEYS
+    }
+    fields["published"] = normalize_date(published)
+    return ReportMetadata(**fields, source="sidecar" if fields["published"] else None)
+
+
+_HTML_DATE_KEYS = (
+    "article:published_time",
+    "og:published_time",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publishtime",
+    "datepublished",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "firstpublishedtime",
+    "date",
+)
+_HTML_META_KEYS = {
+    "og:url": "url",
+    "og:title": "title",
+    "articletitle": "title",
+    "og:site_name": "publisher",
+    "sitename": "publisher",
+    "contentsource": "publisher",
+    "author": "publisher",
+}
+
+
+class _MetaParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.values: dict[str, str] = {}
+        self.canonical: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "meta":
+            key = (a.get("property") or a.get("name") or a.get("itemprop") or "").strip().lower()
+            if key and a.get("content", "").strip():
+                self.values.setdefault(key, a["content"].strip())
+        elif tag == "link" and "canonical" in a.get("rel", "").lower() and a.get("href"):
+            self.canonical = a["href"].strip()
+        elif tag == "time" and a.get("datetime") and "pubdate" in a:
+            self.values.setdefault("pubdate", a["datetime"])
+
+
+def html_metadata(html: str) -> ReportMetadata:
+    """url / published / title / publisher from an HTML page's <meta> tags (and canonical link)."""
+    parser = _MetaParser()
+    with contextlib.suppress(Exception):  # malformed markup: whatever was read so far
+        parser.feed(html[:200_000])
+    values = parser.values
+    published = next(
+        (normalize_date(values[k]) for k in _HTML_DATE_KEYS if normalize_date(values.get(k))), None
+    )
+    fields: dict[str, str | None] = {"url": parser.canonical}
+    for key, field_name in _HTML_META_KEYS.items():
+        if values.get(key) and not fields.get(field_name):
+            fields[field_name] = values[key]
+    return ReportMetadata(
+        url=fields.get("url"),
+        published=published,
+        title=fields.get("title"),
+        publisher=fields.get("publisher"),
+        source="html_meta" if published else None,
+    )
+
+
+_FRONT_MATTER_RE = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FRONT_DATE_KEYS = ("published", "date", "pubdate", "publish_date", "published_time")
+
+
+def split_front_matter(md: str) -> tuple[ReportMetadata, str]:
+    """A Markdown file's YAML front matter → metadata, and the body without it."""
+    m = _FRONT_MATTER_RE.match(md)
+    if not m:
+        return ReportMetadata(), md
+    try:
+        import yaml
+
+        data = yaml.safe_load(m.group(1))
+    except Exception:  # not YAML after all: leave the text as it is
+        return ReportMetadata(), md
+    if not isinstance(data, dict):
+        return ReportMetadata(), md
+    data = {str(k).lower(): v for k, v in data.items()}
+    published = next((normalize_date(data[k]) for k in _FRONT_DATE_KEYS if normalize_date(data.get(k))), None)
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return str(value).strip() or None if value not in (None, "") else None
+
+    meta = ReportMetadata(
+        url=text("url") or text("link") or text("source_url"),
+        published=published,
+        title=text("title"),
+        publisher=text("publisher") or text("source"),
+        region=text("region"),
+        source="front_matter" if published else None,
+    )
+    return meta, md[m.end() :]
+
+
+def read_report_with_metadata(path: str | Path) -> tuple[str, ReportMetadata]:
+    """A report file → (plain text, metadata). Metadata: the sidecar first, then the page's own HTML <meta> tags
+    or Markdown front matter. (The dateline inside the text is read later, by normalisation.)"""
+    path = Path(path)
+    sidecar = read_sidecar(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -309,11 +495,15 @@ def read_report(path: str | Path) -> str:
     text = decode_bytes(data, path)
     if _control_ratio(text) > 0.05:
         raise ReportReadError(path, "binary file (control characters), not a text report")
+    page = ReportMetadata()
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm", ".xhtml") or looks_like_html(text):
+        page = html_metadata(text)
         text = html_to_text(text)
-    elif suffix in (".md", ".markdown") or (suffix not in (".txt",) and _MD_SNIFF.search(text[:5000])):
-        text = markdown_to_text(text)
+    else:
+        page, text = split_front_matter(text)
+        if suffix in (".md", ".markdown") or (suffix not in (".txt",) and _MD_SNIFF.search(text[:5000])):
+            text = markdown_to_text(text)
     if not text.strip():
         raise ReportReadError(path, "no text content")
-    return text
+    return text, sidecar.merged(page)

@@ -4,6 +4,7 @@ re-extracting a report (after a better extractor, or a corrected file) is always
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem
 from shegong.ingest.load import landing_name
+from shegong.ingest.pii import scrub_identifiers
 from shegong.ingest.reading import file_digest
 
 REPORT_SUFFIXES = (".txt", ".html", ".htm", ".md")
@@ -28,6 +31,11 @@ create table if not exists raw.report_documents (
     main_adcode varchar,
     facts integer,
     stats json,
+    url varchar,
+    published_source varchar,
+    publisher varchar,
+    quality json,
+    quality_score double,
     _source_file varchar,
     _source_sha256 varchar,
     _ingested_at timestamp
@@ -44,11 +52,24 @@ create table if not exists raw.report_facts (
     adcode varchar,
     year integer,
     quote varchar,
+    fact_key varchar,
+    confidence double,
     _source_file varchar,
     _source_sha256 varchar,
     _ingested_at timestamp
 );
 """
+# columns added after the first release: a warehouse built before them gains them in place
+ADDED_COLUMNS = {
+    "raw.report_documents": (
+        ("url", "varchar"),
+        ("published_source", "varchar"),
+        ("publisher", "varchar"),
+        ("quality", "json"),
+        ("quality_score", "double"),
+    ),
+    "raw.report_facts": (("fact_key", "varchar"), ("confidence", "double")),
+}
 
 
 @dataclass(frozen=True)
@@ -58,16 +79,72 @@ class ReportOutcome:
     facts: int = 0
     stats: dict | None = None
     error: str | None = None
+    quality: dict | None = None  # extraction-quality summary (mean confidence, score, issues)
+
+
+REVIEW_FOLDER = "review"
 
 
 def report_files(folder: Path) -> list[Path]:
+    """Every entry of the reports folder ingestion accounts for: the reports, and anything else landed there
+    (a link, a hidden file, another type), which is recorded as rejected with its reason and never opened.
+    Sidecars (`.meta.json`) belong to their report; the review/ subfolder holds the analysts' review files."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if not p.name.lower().endswith(IGNORED_SUFFIXES) and not (p.name == REVIEW_FOLDER and p.is_dir())
+    )
+
+
+def report_problem(path: Path) -> str | None:
+    """Why a landed entry is not a report ingestion may open, as one line; None for a report."""
+    problem = entry_problem(path)
+    if problem is None and path.suffix.lower() not in REPORT_SUFFIXES:
+        problem = (
+            f"unsupported report type {path.suffix or '(none)'}",
+            f"land reports as {', '.join(REPORT_SUFFIXES)} (with an optional .meta.json sidecar)",
+        )
+    return f"{path.name}: {problem[0]} — {problem[1]}" if problem else None
+
+
+def report_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a report together with its sidecar: a changed sidecar (a corrected publication date)
+    is a changed report. Without a sidecar, the file's own digest."""
+    from shegong.extraction.reading import sidecar_path
+
+    if report_problem(path) is not None:
+        return entry_digest(path)
+    sha256, size = file_digest(path)
+    side = sidecar_path(path)
+    if not side.is_file() or side.is_symlink():
+        return sha256, size
+    side_sha, side_size = file_digest(side)
+    return hashlib.sha256(f"{sha256}+{side_sha}".encode()).hexdigest(), size + side_size
+
+
+def report_signature(path: Path) -> tuple[int, int]:
+    """(size, mtime) of a report and its sidecar: the cheap change signal of the landing sensor."""
+    from shegong.extraction.reading import sidecar_path
+
+    stat = path.lstat()
+    size, mtime = stat.st_size, stat.st_mtime_ns
+    side = sidecar_path(path)
+    if side.is_file() and not side.is_symlink():
+        side_stat = side.stat()
+        size, mtime = size + side_stat.st_size, max(mtime, side_stat.st_mtime_ns)
+    return size, mtime
 
 
 def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from shegong.ingest.reviews import ensure_review_tables
+
     con.execute(REPORT_DDL)
+    ensure_review_tables(con)  # dbt reads reviews beside the reports, even before the first review lands
+    for table, columns in ADDED_COLUMNS.items():
+        for name, kind in columns:
+            con.execute(f"alter table {table} add column if not exists {name} {kind}")
     # Facts are validated against the catalogue; a report run may come before the first reference load.
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'metric_catalogue'"
@@ -97,6 +174,8 @@ FACT_COLUMNS = {
     "adcode": pa.string(),
     "year": pa.int32(),
     "quote": pa.string(),
+    "fact_key": pa.string(),
+    "confidence": pa.float64(),
 }
 DOCUMENT_COLUMNS = {
     "doc": pa.string(),
@@ -108,6 +187,11 @@ DOCUMENT_COLUMNS = {
     "main_adcode": pa.string(),
     "facts": pa.int32(),
     "stats": pa.string(),
+    "url": pa.string(),
+    "published_source": pa.string(),
+    "publisher": pa.string(),
+    "quality": pa.string(),
+    "quality_score": pa.float64(),
 }
 FILE_COLUMNS = {
     "source_file": pa.string(),
@@ -146,18 +230,29 @@ def ingest_reports(
     files: list[dict] = []
     for path in paths:
         name = landing_name(path, landing_root)
-        sha256, size = file_digest(path)
+        sha256, size = report_digest(path)
         provenance = {"_source_file": name, "_source_sha256": sha256, "_ingested_at": now}
         try:
+            problem = report_problem(path)
+            if problem is not None:
+                raise ReportReadError(problem)
             result = extract_file(path)
-        except ReportReadError as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a document the reader cannot take is that document's rejection only
+            error = (
+                str(exc)
+                if isinstance(exc, ReportReadError)
+                else f"{path.name}: reading failed ({type(exc).__name__}: {str(exc)[:200]})"
+            )
+            error = scrub_identifiers(error.splitlines()[0] if error else type(exc).__name__)
             files.append(
                 {"source_file": name, "source_sha256": sha256, "size_bytes": size, "rows": 0}
-                | {"status": "rejected", "error": str(exc)}
+                | {"status": "rejected", "error": error}
             )
-            outcomes.append(ReportOutcome(path.name, "rejected", error=str(exc)))
+            outcomes.append(ReportOutcome(path.name, "rejected", error=error))
             continue
-        extracted = [f.to_dict() for f in result.facts]
+        extracted = [f.to_dict() | {"fact_key": f.fact_key} for f in result.facts]
         for index, fact in enumerate(extracted):
             facts.append(
                 fact
@@ -175,6 +270,11 @@ def ingest_reports(
                 "main_adcode": result.main_adcode,
                 "facts": len(extracted),
                 "stats": json.dumps(result.stats, ensure_ascii=False),
+                "url": result.url,
+                "published_source": result.published_source,
+                "publisher": result.publisher,
+                "quality": json.dumps(result.quality, ensure_ascii=False),
+                "quality_score": result.quality.get("score"),
                 **provenance,
             }
         )
@@ -182,7 +282,9 @@ def ingest_reports(
             {"source_file": name, "source_sha256": sha256, "size_bytes": size, "rows": len(extracted)}
             | {"status": "current", "error": None}
         )
-        outcomes.append(ReportOutcome(result.doc, "extracted", len(extracted), result.stats))
+        outcomes.append(
+            ReportOutcome(result.doc, "extracted", len(extracted), result.stats, quality=result.quality)
+        )
 
     con.execute("begin transaction")
     try:
@@ -195,8 +297,8 @@ def ingest_reports(
             """delete from audit.ingested_files where registry = 'reports'
                and source_file in (select source_file from incoming_files where status = 'current')"""
         )
-        con.execute("insert into raw.report_facts select * from incoming_facts")
-        con.execute("insert into raw.report_documents select * from incoming_documents")
+        con.execute("insert into raw.report_facts by name select * from incoming_facts")
+        con.execute("insert into raw.report_documents by name select * from incoming_documents")
         con.execute(
             """insert or replace into audit.ingested_files
                (registry, source_file, source_sha256, size_bytes, encoding, status, error, ingested_at, rows_in,

@@ -19,6 +19,7 @@ import yaml
 from shegong.config import EXPECTATIONS_DIR
 from shegong.contracts import Contract, contracts
 from shegong.ingest.load import raw_columns
+from shegong.ingest.reports import DOCUMENT_COLUMNS, FACT_COLUMNS, PROVENANCE_COLUMNS
 from shegong.ingest.rows import REASON_CODES
 from shegong.quality.context import BATCH_DEFINITION, DATASOURCE
 from shegong.quality.datasets import dataset
@@ -328,36 +329,9 @@ def quarantine_suite(contract: Contract) -> list[dict]:
 def reference_suites() -> dict[str, list[dict]]:
     gazetteer_cols = ["adcode", "name", "level", "parent_adcode"]
     catalogue_cols = ["code", "category", "unit", "name_zh", "name_en", "description"]
-    documents_cols = [
-        "doc",
-        "title",
-        "published",
-        "publication_date",
-        "language",
-        "main_region",
-        "main_adcode",
-        "facts",
-        "stats",
-        "_source_file",
-        "_source_sha256",
-        "_ingested_at",
-    ]
-    facts_cols = [
-        "doc",
-        "fact_index",
-        "metric",
-        "value",
-        "unit",
-        "qualifier",
-        "is_target",
-        "region",
-        "adcode",
-        "year",
-        "quote",
-        "_source_file",
-        "_source_sha256",
-        "_ingested_at",
-    ]
+    # the columns the report loader writes, from the loader itself (one list, not two to keep in step)
+    documents_cols = [*DOCUMENT_COLUMNS, *PROVENANCE_COLUMNS]
+    facts_cols = [*FACT_COLUMNS, *PROVENANCE_COLUMNS]
     return {
         "raw.gazetteer": [
             columns_exactly(gazetteer_cols, "of the shipped gazetteer"),
@@ -415,6 +389,7 @@ def reference_suites() -> dict[str, list[dict]]:
                 condition_parser="pandas",
             ),
             between("value", "Extracted figures are never negative.", low=0),
+            between("confidence", "An extraction confidence lies between 0 and 1.", low=0, high=1),
             between(
                 "year",
                 "Report years lie between 2008 and 2035 (targets may look a decade ahead).",

@@ -1,0 +1,19 @@
+select
+    review_id,
+    doc,
+    review_action,
+    review_status,
+    matched_facts,
+    report_fact_id,
+    fact_key,
+    quote,
+    corrected_metric_code,
+    corrected_value,
+    corrected_adcode,
+    corrected_year,
+    reviewer_masked,
+    review_reason,
+    reviewed_at,
+    source_file,
+    source_row
+from {{ ref('int_report_review_matches') }}

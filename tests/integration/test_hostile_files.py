@@ -449,3 +449,51 @@ def test_a_stray_process_holding_the_build_file_gets_one_clear_line_after_the_ba
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_reports_and_review_folders_account_for_every_entry_and_follow_no_link(tmp_path):
+    from shegong.ingest.reports import ensure_report_tables, ingest_reports, report_files
+    from shegong.ingest.reviews import ingest_reviews, review_files
+
+    landing = tmp_path / "landing"
+    reports = landing / "reports"
+    (reports / "review").mkdir(parents=True)
+    (reports / "r1.txt").write_text("2024年，全市持证社工达到1200人。", encoding="utf-8")
+    (reports / "r1.meta.json").write_text('{"published": "2024-05-01"}', encoding="utf-8")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("全市持证社工达到9999人。", encoding="utf-8")
+    (reports / "linked.txt").symlink_to(outside)
+    (reports / ".hidden.txt").write_text("x")
+    (reports / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (reports / "review" / "linked.csv").symlink_to(outside)
+    (reports / "review" / "notes.docx").write_bytes(b"PK")
+    stray = write_xlsx(reports / "review" / "stray.xlsx", ["document", "action"], [["r1.txt", "reject"]])
+    _set_cell(stray, "XFD1048576", "1")
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    try:
+        ensure_schema(con)
+        ensure_report_tables(con)
+        found = report_files(reports)
+        assert sorted(p.name for p in found) == [".hidden.txt", "linked.txt", "r1.txt", "scan.pdf"]
+        outcomes = {o.doc: o for o in ingest_reports(con, found, landing)}
+        assert outcomes["r1.txt"].status == "extracted"
+        assert "symbolic link" in outcomes["linked.txt"].error
+        assert "hidden file" in outcomes[".hidden.txt"].error
+        assert "unsupported report type .pdf" in outcomes["scan.pdf"].error
+        assert con.execute("select count(*) from raw.report_facts where value = 9999").fetchone()[0] == 0
+        reviews = {
+            o.source_file.rsplit("/", 1)[-1]: o
+            for o in ingest_reviews(con, review_files(reports / "review"), landing)
+        }
+        assert {name: o.status for name, o in reviews.items()} == dict.fromkeys(
+            ["linked.csv", "notes.docx", "stray.xlsx"], "rejected"
+        )
+        assert "symbolic link" in reviews["linked.csv"].error
+        assert "unsupported review file type .docx" in reviews["notes.docx"].error
+        assert "max_columns" in reviews["stray.xlsx"].error
+        recorded = con.execute(
+            "select count(*) from audit.ingested_files where status = 'rejected'"
+        ).fetchone()[0]
+        assert recorded == 6
+    finally:
+        con.close()

@@ -106,7 +106,7 @@ def report_problem(path: Path) -> str | None:
             f"unsupported report type {path.suffix or '(none)'}",
             f"land reports as {', '.join(REPORT_SUFFIXES)} (with an optional .meta.json sidecar)",
         )
-    return f"{path.name}: {problem[0]} — {problem[1]}" if problem else None
+    return f"{problem[0]} — {problem[1]}" if problem else None
 
 
 def report_digest(path: Path) -> tuple[str, int]:
@@ -235,7 +235,7 @@ def ingest_reports(
         try:
             problem = report_problem(path)
             if problem is not None:
-                raise ReportReadError(problem)
+                raise ReportReadError(path.name, problem)
             result = extract_file(path)
         except (KeyboardInterrupt, SystemExit):
             raise

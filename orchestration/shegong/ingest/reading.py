@@ -168,16 +168,21 @@ class _Records(_Table):
 
     @classmethod
     def from_split(
-        cls, split: SplitText, text: str | None = None, delimiter: str = ",", limits=None
+        cls, split: SplitText, text: str | None = None, delimiter: str = ",", limits: FileLimits | None = None
     ) -> _Records:
         records = cls(split.cells, split.lines, split.errors)
         if split.spans_lines and text is not None:
-            # A record spanning lines is judged again once the header's width is known.
-            records.resplit = lambda width: _Records.from_split(split_records(text, delimiter, limits, width))
+            records.unsplit = (text, delimiter, limits)
         return records
 
+    unsplit: tuple[str, str, FileLimits | None] | None = None  # the text, when a record spans lines
+
     def resplit(self, width: int) -> _Records:
-        return self
+        """A record spanning lines is judged again once the header's width is known (split_records)."""
+        if self.unsplit is None:
+            return self
+        text, delimiter, limits = self.unsplit
+        return _Records.from_split(split_records(text, delimiter, limits, width))
 
     def columns_after(self, header_index, width=None):
         rows = self.records[header_index + 1 :]
@@ -192,16 +197,6 @@ class _Records(_Table):
             widths = None
         columns = [_column_text(values) for values in zip(*rows, strict=True)] if rows else []
         return columns, numbers, widths
-
-    def overflow(self, header_index: int, width: int) -> dict[int, int]:
-        """Physical row → how many non-blank cells it holds beyond the header's `width`."""
-        out = {}
-        for row, number in zip(self.records[header_index + 1 :], self.lines[header_index + 1 :], strict=True):
-            if len(row) > width:
-                extra = sum(1 for value in row[width:] if clean(_cell_text(value)))
-                if extra:
-                    out[number] = extra
-        return out
 
 
 def _column_text(values: tuple) -> pa.StringArray:
@@ -530,7 +525,7 @@ def read_registry_file(
         table = table.records(len(header))
     elif isinstance(table, _Records):
         table = table.resplit(len(header))
-    errors = _structure_errors(table, header_index, header, contract)
+    errors = _structure_errors(table, header_index, header)
     cells, row_numbers, row_widths = _data_rows(table, header_index, len(header), set(errors))
     if len(row_numbers) > limits.max_rows:
         raise FileRejected(
@@ -555,31 +550,37 @@ def read_registry_file(
     )
 
 
-def _structure_errors(table: _Records, header_index: int, header: list[str], contract: Contract) -> dict:
+def _structure_errors(table: _Table, header_index: int, header: list[str]) -> dict[int, list[dict]]:
     """Physical row → structural reasons: the splitter's (unclosed quote, line over the limit) and the
-    header's width (a record with cells beyond it, or without the cells its named columns need)."""
+    header's width (a record with filled cells beyond it, or without the cells its named columns need). Only
+    rows of another width than the header's are looked at cell by cell: a workbook's rows never are."""
     errors: dict[int, list[dict]] = {}
+    if not isinstance(table, _Records):
+        return errors  # read_registry_file keeps the fast path only for rows of the header's width
 
     def add(number: int, code: str, detail: str) -> None:
         errors.setdefault(int(number), []).append({"code": code, "column": "", "detail": detail})
 
-    if isinstance(table, _PlainText):
-        return errors  # read_registry_file keeps the fast path only for rows of the header's width
-    records = table
-    for number, (code, detail) in records.errors.items():
-        if number > records.lines[header_index]:
+    for number, (code, detail) in table.errors.items():
+        if number > table.lines[header_index]:
             add(number, code, detail)
     named = max((i + 1 for i, cell in enumerate(header) if cell), default=0)
-    for row, number in zip(
-        records.records[header_index + 1 :], records.lines[header_index + 1 :], strict=True
-    ):
-        if int(number) in errors or not any(clean(_cell_text(v)) for v in row):
+    rows = table.records[header_index + 1 :]
+    numbers = table.lines[header_index + 1 :]
+    for position in [i for i, row in enumerate(rows) if len(row) != len(header)]:
+        row, number = rows[position], numbers[position]
+        if number in errors:
             continue
-        if len(row) < named:
+        if len(row) > len(header):
+            extra = sum(1 for value in row[len(header) :] if clean(_cell_text(value)))
+            if extra:
+                add(
+                    number,
+                    "too_many_columns",
+                    f"{extra} filled cells beyond the header's {len(header)} columns",
+                )
+        elif len(row) < named and any(clean(_cell_text(value)) for value in row):
             add(number, "too_few_columns", f"{len(row)} cells where the header names {named} columns")
-    for number, extra in records.overflow(header_index, len(header)).items():
-        if number not in errors:
-            add(number, "too_many_columns", f"{extra} filled cells beyond the header's {len(header)} columns")
     return errors
 
 

@@ -20,13 +20,13 @@ COLUMNS, MISSING COLUMNS); column counts are judged later, against the header (`
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 
 from shegong.contracts import FileLimits
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_WITH_BREAK = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 @dataclass
@@ -74,7 +74,9 @@ def split_records(text: str, delimiter: str, limits: FileLimits, width: int | No
 def _split_whole(text: str, delimiter: str, limits: FileLimits) -> SplitText | None:
     """The csv module over the whole text at C speed, when that is what _split_lines would give: every record
     on one line, no quoting error, none near the line limit. None as soon as it is not."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # Lines as a generator, not io.StringIO: a StringIO of the text would hold it again, four bytes a character.
+    lines = (match.group() for match in _LINE_WITH_BREAK.finditer(text))
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         rows = list(reader)
     except csv.Error:

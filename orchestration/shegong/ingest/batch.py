@@ -247,19 +247,19 @@ class _Preparing:
     def take(self, path: Path) -> PreparedFile:
         """The prepared file; files are taken (or discarded) in the order they were given."""
         future = self._running.pop(path, None)
+        self._top_up()  # the next file starts before this one is waited for
         if future is None:
-            self._top_up()
             return self._options.prepare(path)
         try:
-            prepared = future.result().restore()
+            return future.result().restore()
         except BrokenProcessPool:
             # Every file in flight died with the pool: queue them again and find out whether it was this one.
             self._waiting.extendleft(reversed(list(self._running)))
             self._running.clear()
             self._pool = _replace_broken_pool(self._pool)
             prepared = self._options.prepare_alone(path)
-        self._top_up()
-        return prepared
+            self._top_up()
+            return prepared
 
     def discard(self, path: Path) -> None:
         future = self._running.pop(path, None)

@@ -25,8 +25,14 @@ _MOBILE = re.compile(
     rf"(?<![0-9])(?:(?:\+|00)?86{_SEPARATOR}|\(\+?86\){_SEPARATOR})?1[3-9]\d(?:{_SEPARATOR}\d){{8}}(?![0-9])"
 )
 _NOT_ID_CHARACTER = re.compile(r"[^0-9Xx]")
-# Cheap pre-filter for columns (RE2 syntax): eleven digits, possibly apart, or full-width digits.
-_MAY_HOLD_IDENTIFIER = r"\d[^0-9]?\d[^0-9]?\d[^0-9]?\d[^0-9]?\d[^0-9]?\d[^0-9]?\d|[\x{ff10}-\x{ff19}]"
+# The same patterns in RE2 syntax, for a column at a time (RE2 has no look-behind: a bounding non-digit is
+# matched instead): only the cells they match, or that hold full-width digits, go through Python.
+_RE2_SEPARATOR = r"[ \-\x{2010}-\x{2015}]?"
+_MAY_HOLD_IDENTIFIER = (
+    rf"(?:^|[^0-9])(?:\d(?:{_RE2_SEPARATOR}\d){{16}}{_RE2_SEPARATOR}[\dXx]"
+    rf"|(?:(?:\+|00)?86{_RE2_SEPARATOR}|\(\+?86\){_RE2_SEPARATOR})?1[3-9]\d(?:{_RE2_SEPARATOR}\d){{8}})(?:[^0-9]|$)"
+    r"|[\x{ff10}-\x{ff19}]"
+)
 _BLOCK = 64  # SHA-256's block size, which HMAC pads the key to
 
 

@@ -25,10 +25,11 @@ _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _ATTRIBUTE = re.compile(rb"\b(Id|Target)=\"([^\"]*)\"")
 # Cells as writers lay them out: the reference first. A cell written <c .../> holds nothing (calamine skips it).
 # Tags may carry a namespace prefix (<x:c>).
-_CELL_WITH_REFERENCE = re.compile(rb"<(?:\w+:)?c r=\"([A-Z]{1,3})(\d{1,7})\"([^>]*)>")
-_CELL_WITH_CONTENT = re.compile(rb"<(?:\w+:)?c(?:\s[^>]*[^/>])?>")
+_FILLED_CELL_REFERENCE = re.compile(rb"<c r=\"([A-Z]{1,3}\d{1,7})\"[^>]*(?<!/)>")
+_ROW_NUMBER = re.compile(rb"<row r=\"(\d{1,7})\"")
+_LETTERS = re.compile(rb"[A-Z]+")
+_DIGITS = re.compile(rb"\d+")
 _ROW_REFERENCE = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d{1,7})\"")
-_ROW_WITHOUT_REFERENCE = re.compile(rb"<(?:\w+:)?row(?:\s(?:(?!\br=)[^>])*)?>")
 # Any layout, for the slow path: row and cell tags in document order.
 _TAG = re.compile(rb"<(?:\w+:)?(row|c)(\s[^>]*)?>")
 _REFERENCE = re.compile(rb"\br=\"([A-Z]{0,3})(\d{1,7})\"")
@@ -63,7 +64,7 @@ def check_workbook(path: Path, limits: FileLimits) -> tuple[str, str] | None:
             sheet = _first_sheet(archive)
             unpacked = 0
             for part in parts:
-                if part.is_dir():
+                if part.is_dir() or not _read_by_calamine(part.filename, sheet):
                     continue
                 extent = _Extent() if part.filename == sheet else None
                 unpacked = _stream(archive, part, unpacked, limits, extent)
@@ -91,6 +92,16 @@ def check_workbook(path: Path, limits: FileLimits) -> tuple[str, str] | None:
             "re-save it in Excel/WPS, then land it again",
         )
     return None
+
+
+def _read_by_calamine(name: str, sheet: str | None) -> bool:
+    """The parts calamine reads to open a workbook and its first sheet: the rest (other sheets, drawings,
+    media, document properties) it never decompresses."""
+    if name == sheet:
+        return True
+    if name.startswith(("xl/worksheets/", "xl/chartsheets/", "xl/media/", "xl/drawings/", "docProps/")):
+        return False
+    return name.endswith((".xml", ".rels"))
 
 
 def _first_sheet(archive: zipfile.ZipFile) -> str | None:
@@ -169,23 +180,22 @@ class _Extent:
         self._column = 0
 
     def scan(self, xml: bytes) -> None:
-        with_reference = [
-            (letters, number)
-            for letters, number, rest in _CELL_WITH_REFERENCE.findall(xml)
-            if not rest.endswith(b"/")
-        ]
-        if len(with_reference) == len(_CELL_WITH_CONTENT.findall(xml)) and not _ROW_WITHOUT_REFERENCE.search(
-            xml
-        ):
-            if with_reference:
-                letters = max({letters for letters, _ in with_reference}, key=lambda s: (len(s), s))
-                self.columns = max(self.columns, column_number(letters))
-                self.rows = max(self.rows, max(int(number) for _, number in with_reference))
-            rows = _ROW_REFERENCE.findall(xml)
-            if rows:
-                self._row = int(rows[-1])
+        rows = _ROW_NUMBER.findall(xml)
+        every_cell_placed = xml.count(b'<c r="') == xml.count(b"<c ") + xml.count(b"<c>")
+        every_row_placed = len(rows) == xml.count(b"<row ") + xml.count(b"<row>")
+        if not (every_cell_placed and every_row_placed) or b":c " in xml:
+            self._scan_in_order(xml)  # cells that sit where the ones before them leave off, or prefixed tags
             return
-        self._scan_in_order(xml)
+        if rows:
+            self._row = int(rows[-1])
+        references = b" ".join(_FILLED_CELL_REFERENCE.findall(xml))
+        if not references:
+            return
+        letters = max(set(_LETTERS.findall(references)), key=lambda s: (len(s), s))
+        numbers = _DIGITS.findall(references)
+        longest = max(map(len, numbers))
+        self.columns = max(self.columns, column_number(letters))
+        self.rows = max(self.rows, int(max(n for n in numbers if len(n) == longest)))
 
     def _scan_in_order(self, xml: bytes) -> None:
         """Cells without a reference sit after the cell before them; rows without one after the row before."""

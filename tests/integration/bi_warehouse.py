@@ -63,14 +63,13 @@ def _plant_hostile_files(landing: Path) -> str:
     source.unlink()  # the hostile file replaces it for that region and month
     (workers / name).write_text(buffer.getvalue(), encoding="utf-8")
     (workers / UNREADABLE_FILE).write_bytes(b"\x00\x01PK\x03\x04 not a spreadsheet " + bytes(range(256)) * 4)
-    report = next(iter(sorted((landing / "reports").glob("*.txt"))))
+    # Before the clause's subject, so the figure is still extracted and the payload is in its quote.
+    cue = "全区持证社会工作者"
+    report = next(
+        p for p in sorted((landing / "reports").glob("*.txt")) if cue in p.read_text(encoding="utf-8")
+    )
     text = report.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if "持证社会工作者" in line:
-            lines[i] = line.replace("持证社会工作者", f"持证社会工作者{SCRIPT_PAYLOAD}{IMG_PAYLOAD}", 1)
-            break
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report.write_text(text.replace(cue, SCRIPT_PAYLOAD + IMG_PAYLOAD + cue, 1), encoding="utf-8")
     return name
 
 
@@ -80,12 +79,7 @@ def hostile_published_warehouse() -> dict[str, str]:
     from shegong.generate import generate
 
     root = Path(tempfile.mkdtemp(prefix="shegong-bi-"))
-    if os.environ.get("BI_DEV_ROOT"):  # DEVHACK
-        root = Path(os.environ["BI_DEV_ROOT"])  # DEVHACK
-        if (root / "env.json").exists():  # DEVHACK
-            import json  # DEVHACK
 
-            return json.loads((root / "env.json").read_text())  # DEVHACK
     generate(root / "landing", scale=400, seed=5, months=2)
     hostile_file = _plant_hostile_files(root / "landing")
     environment = dict(os.environ)
@@ -100,10 +94,7 @@ def hostile_published_warehouse() -> dict[str, str]:
     result = subprocess.run([SHEGONG, "run"], env=environment, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     environment.update(_stdout=result.stdout, _stderr=result.stderr, _hostile_file=hostile_file)
-    if os.environ.get("BI_DEV_ROOT"):  # DEVHACK
-        import json  # DEVHACK
 
-        (root / "env.json").write_text(json.dumps(environment))  # DEVHACK
     return environment
 
 

@@ -30,13 +30,14 @@ PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    # The run's Data Docs are rendered here, once, from the results every check stored, whether or not the run
-    # publishes.
-    report = build_run_report(context.run_id, warehouse.warehouse_dir)
+    # The run's report (GX's Data Docs rendered once, and our own pages) is written after the publish attempt,
+    # so it says whether the run was published, and by what it was blocked.
     current = settings()
+    build_db = Path(warehouse.build_db)
+    checks = run_checks(context)
     try:
         publication = publish(
-            Path(warehouse.build_db),
+            build_db,
             warehouse.published_db,
             context.run_id,
             storage_version=current.publish_storage_version,
@@ -44,7 +45,24 @@ def published_warehouse(
             exports_dir=Path(warehouse.warehouse_dir) / "exports",
         )
     except (PublishBlocked, PublishError) as exc:
+        report = build_run_report(
+            context.run_id, warehouse.warehouse_dir, checks, build_db, outcome={"blocked": str(exc)}
+        )
         raise dg.Failure(description=f"asset warehouse/published: {exc} ({report})") from None
+    report = build_run_report(
+        context.run_id,
+        warehouse.warehouse_dir,
+        checks,
+        build_db,
+        outcome={
+            "published": {
+                "path": str(publication.path),
+                "exports": str(publication.exports),
+                "storage_version": publication.storage_version,
+                "published_at": publication.published_at.isoformat(timespec="seconds"),
+            }
+        },
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
@@ -56,3 +74,34 @@ def published_warehouse(
             "total_mart_rows": sum(publication.rows_by_table.values()),
         }
     )
+
+
+def run_checks(context: dg.AssetExecutionContext) -> list[dict]:
+    """Every asset check evaluated in this run (dbt tests, registry checks, GX suites) for the auditor page."""
+    from shegong.definitions import defs  # the definitions import this module
+
+    graph = defs.resolve_asset_graph()
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
+    ).records
+    checks = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        key = evaluation.asset_check_key
+        spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
+        details = "; ".join(
+            f"{name}: {value.value if hasattr(value, 'value') else value}"
+            for name, value in (evaluation.metadata or {}).items()
+            if name not in ("dagster_dbt/manifest", "dagster-dbt/manifest")
+        )
+        checks.append(
+            {
+                "asset": key.asset_key.to_user_string(),
+                "check": key.name,
+                "passed": evaluation.passed,
+                "severity": "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning",
+                "description": spec.description if spec is not None else None,
+                "details": details[:500],
+            }
+        )
+    return checks

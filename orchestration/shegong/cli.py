@@ -23,8 +23,9 @@ from rich.table import Table
 
 from shegong.config import DBT_PROJECT_DIR, LANDING_FOLDERS, export_build_db_env, settings
 
-console = Console(stderr=True)
-out = Console()
+# Into a log file or a pipe, lines are written whole: no wrapping at 80 columns, no progress bars.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000, soft_wrap=not sys.stderr.isatty())
+out = Console(width=None if sys.stdout.isatty() else 1000, soft_wrap=not sys.stdout.isatty())
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -42,6 +43,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=not console.is_terminal,
     )
 
 
@@ -75,14 +77,25 @@ def prepare() -> None:
     type=click.Path(path_type=Path),
     help="landing folder to write (default: SHEGONG_LANDING)",
 )
-@click.option("--start-month", default="2024-01", show_default=True)
+@click.option(
+    "--start-month",
+    default=None,
+    help="first reporting month, YYYY-MM [default: the data ends at the current month]",
+)
 @click.option("--months", default=12, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="do nothing when the landing folders already hold files")
 def generate(
-    scale: str, seed: int, out_dir: Path | None, start_month: str, months: int, if_empty: bool
+    scale: str, seed: int, out_dir: Path | None, start_month: str | None, months: int, if_empty: bool
 ) -> None:
-    """Write deterministic sample registries and reports in the landing layout."""
+    """Write deterministic sample registries and reports in the landing layout (per seed and month range)."""
     from shegong.generate import generate as make_sample
+    from shegong.generate.calendar import start_month_ending
+
+    if start_month is None:
+        try:
+            start_month = start_month_ending(dt.date.today(), months)
+        except ValueError as exc:
+            fail(f"generate: {exc}")
 
     target = (out_dir or settings().landing_dir).resolve()
     if if_empty and any((target / f).is_dir() and any((target / f).iterdir()) for f in LANDING_FOLDERS):
@@ -106,6 +119,12 @@ def generate(
     console.print(f"sample data written to {target}: {summary}")
 
 
+def _plain(line: str) -> None:
+    """A progress line when stderr is no terminal (a log file, CI): a timestamped line instead of a bar."""
+    if not console.is_terminal:
+        console.print(f"{dt.datetime.now():%H:%M:%S} {line}", highlight=False, markup=False)
+
+
 @main.command()
 def run() -> None:
     """Ingest the landing folders, build the marts, validate and publish (in-process Dagster runs)."""
@@ -114,12 +133,28 @@ def run() -> None:
     current = settings()
     with _progress() as bars:
         task = bars.add_task("pipeline", total=None)
+        state = {"step": "", "assets": 0, "checks": 0, "last": ""}
 
-        def on_step(event: str, step: str) -> None:
+        def on_step(event: str, key: str) -> None:
             if event == "STEP_START":
-                bars.update(task, description=f"running {step}")
+                state.update(step=key, assets=0, checks=0, last="")
+                _plain(f"started {key}")
+            elif event == "ASSET_MATERIALIZATION":
+                state["assets"] += 1
+                state["last"] = key
+            elif event == "ASSET_CHECK_EVALUATION":
+                state["checks"] += 1
             else:
                 bars.advance(task)
+                counts = f"{state['assets']} assets, {state['checks']} checks" if state["step"] == key else ""
+                _plain(f"{event.removeprefix('STEP_').lower()} {key}" + (f" ({counts})" if counts else ""))
+                return
+            # While dbt runs (one step for every model and test), the latest model built and the counts so far.
+            last = f": built {state['last']}" if state["last"] else ""
+            bars.update(
+                task,
+                description=f"running {state['step']}{last} ({state['assets']} assets, {state['checks']} checks)",
+            )
 
         log_path = current.warehouse_dir / "logs" / f"run-{dt.datetime.now():%Y%m%dT%H%M%S}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)

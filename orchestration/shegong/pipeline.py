@@ -17,7 +17,7 @@ from shegong.config import PROJECT_DIR, REGISTRIES, Settings, export_build_db_en
 from shegong.ingest.batch import landing_files, month_of
 from shegong.ingest.reports import report_files
 
-# (event, step or message) → the CLI's progress display
+# (event, step key / asset key / check name) → the CLI's progress display
 ProgressCallback = Callable[[str, str], None]
 
 
@@ -82,6 +82,10 @@ def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
             kind = event.event_type_value
             if kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
                 callback(kind, event.step_key or "")
+            elif kind == "ASSET_MATERIALIZATION":  # each dbt model as dbt finishes it, among others
+                callback(kind, event.asset_key.to_user_string() if event.asset_key else "")
+            elif kind == "ASSET_CHECK_EVALUATION":  # each dbt test, registry check and suite
+                callback(kind, event.event_specific_data.asset_check_key.name)
 
     @dg.logger
     def progress(_init_context) -> logging.Logger:

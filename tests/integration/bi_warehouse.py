@@ -10,6 +10,7 @@ the project's own .venv.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 import os
@@ -77,10 +78,13 @@ def _plant_hostile_files(landing: Path) -> str:
 def hostile_published_warehouse() -> dict[str, str]:
     """The environment of a published run (SHEGONG_* paths); its stdout/stderr under key `_stdout`/`_stderr`."""
     from shegong.generate import generate
+    from shegong.generate.calendar import start_month_ending
 
     root = Path(tempfile.mkdtemp(prefix="shegong-bi-"))
-
-    generate(root / "landing", scale=400, seed=5, months=2)
+    # As `shegong generate` does by default: the data ends at the current month (no stale-registry warnings).
+    generate(
+        root / "landing", scale=400, seed=5, months=2, start_month=start_month_ending(dt.date.today(), 2)
+    )
     hostile_file = _plant_hostile_files(root / "landing")
     environment = dict(os.environ)
     environment.update(

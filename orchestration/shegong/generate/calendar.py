@@ -45,6 +45,15 @@ def months_from(start: str, count: int) -> list[Month]:
     return out
 
 
+def start_month_ending(end: dt.date, count: int) -> str:
+    """The start month (YYYY-MM) of `count` months whose last is `end`'s month: the demo's data ends at the
+    current month, so its freshness checks pass; the same seed in the same month gives the same files."""
+    if count < 1:
+        raise ValueError("months must be at least 1")
+    index = end.year * 12 + end.month - 1 - (count - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def to_np(d: dt.date):
     import numpy as np
 

@@ -160,6 +160,9 @@ CDN_ASSETS = {
     "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": (
         "css/bootstrap-table-filter-control.css"
     ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": (
+        "css/bootstrap-table-filter-control.css"
+    ),
     "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": (
         "js/bootstrap-table-filter-control.min.js"
     ),

@@ -32,9 +32,9 @@ dev: install
 	$(BIN)/dagster dev
 
 # dbt docs built into their own target folder (dbt_project/target stays the manifest Dagster loads), then
-# served on http://127.0.0.1:$(DOCS_PORT) until Ctrl-C. A scratch DuckDB file: the catalog is read from it.
+# served on http://127.0.0.1:$(DOCS_PORT) until Ctrl-C. The catalog (column types) is read from the build warehouse.
 DOCS_PORT ?= 8081
-DOCS_TARGET := $(CURDIR)/warehouse/dbt_docs
+DOCS_TARGET ?= $(CURDIR)/warehouse/dbt_docs
 docs: install
 	cd dbt_project && SHEGONG_DUCKDB=$${SHEGONG_DUCKDB:-$(CURDIR)/warehouse/build/shegong_build.duckdb} \
 		../$(BIN)/dbt docs generate --target-path $(DOCS_TARGET) --profiles-dir . --quiet

@@ -80,7 +80,7 @@ def prepare() -> None:
 @click.option(
     "--start-month",
     default=None,
-    help="first reporting month, YYYY-MM [default: the data ends at the current month]",
+    help="first reporting month, YYYY-MM [default: the data ends at the last complete month]",
 )
 @click.option("--months", default=12, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="do nothing when the landing folders already hold files")
@@ -89,11 +89,11 @@ def generate(
 ) -> None:
     """Write deterministic sample registries and reports in the landing layout (per seed and month range)."""
     from shegong.generate import generate as make_sample
-    from shegong.generate.calendar import start_month_ending
+    from shegong.generate.calendar import last_complete_month, start_month_ending
 
     if start_month is None:
         try:
-            start_month = start_month_ending(dt.date.today(), months)
+            start_month = start_month_ending(last_complete_month(dt.date.today()), months)
         except ValueError as exc:
             fail(f"generate: {exc}")
 
@@ -173,6 +173,8 @@ def run() -> None:
     _print_status(
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
     )
+    if summary.success and summary.checks_failed:
+        _explain_warnings(current)
     if not summary.success:
         fail(f"nothing published by runs {', '.join(summary.run_ids)}: fix the errors above and run again")
 
@@ -202,6 +204,20 @@ def _print_status(
         out.print(f"asset checks this run: {checks_passed} passed, {len(failed_checks or [])} failed")
         for name in failed_checks or []:
             out.print(f"  failed: {name}")
+
+
+def _explain_warnings(current) -> None:
+    """What each failed warning of the published run means: they did not block publishing."""
+    from shegong.quality import report_summary
+
+    summary = report_summary(current.published_db, current.warehouse_dir)
+    warnings = [f for f in summary.get("top_failures", []) if f["severity"] == "warning"]
+    if not warnings:
+        return
+    out.print("warnings (published anyway; README 'Set-up' explains the sample data's):", highlight=False)
+    for f in warnings:
+        where = f" on {f['column']}" if f["column"] else ""
+        out.print(f"  {f['suite']}: {f['expectation']}{where} — {f['meaning']}", highlight=False)
 
 
 @main.command()

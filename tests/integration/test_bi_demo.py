@@ -96,3 +96,52 @@ def test_data_ending_at_the_current_month_raises_no_freshness_warning():
     failed = re.findall(r"^\s+failed: (.+)$", env["_stdout"], re.M)
     assert failed, "the hostile files raise warnings of their own"
     assert not [f for f in failed if "arrived_within" in f], failed
+
+
+def test_make_docs_builds_and_serves_dbt_docs_without_touching_dagsters_manifest(tmp_path):
+    """The README's `make docs`, run for real on a copy of a built warehouse, on a free local port."""
+    import shutil
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    env = hostile_published_warehouse()
+    project = Path(__file__).parents[2]
+    manifest = project / "dbt_project" / "target" / "manifest.json"
+    before = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    shutil.copyfile(env["SHEGONG_DUCKDB"], tmp_path / "build.duckdb")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = dict(os.environ, SHEGONG_DUCKDB=str(tmp_path / "build.duckdb"))
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "docs", f"DOCS_PORT={port}", f"DOCS_TARGET={tmp_path / 'docs'}"],
+        cwd=project,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # make, dbt and its server in one process group, stopped together below
+    )
+    try:
+        deadline, page = time.monotonic() + 240, None
+        while time.monotonic() < deadline and make.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2) as response:
+                    page = response.read()
+                    break
+            except OSError:
+                time.sleep(1)
+        assert page is not None, (
+            make.stdout.read() if make.poll() is not None else "docs server never answered"
+        )
+        assert b"dbt" in page.lower()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json", timeout=5) as response:
+            catalog = response.read().decode("utf-8")
+        assert "fct_indicator_reconciliation" in catalog
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
+    assert hashlib.sha256(manifest.read_bytes()).hexdigest() == before
+    assert (tmp_path / "docs" / "manifest.json").exists()

@@ -1,4 +1,4 @@
-"""A demo that looks healthy when it is: sample data ends at the current month (the same files for the same
+"""A demo that looks healthy when it is: sample data ends at the last complete month (the same files for the same
 seed and month), partitions start at the first month landed, no stale-registry warning, and a run logged to
 a file writes whole, plain lines — with dbt's progress (assets built, checks run) — instead of bars."""
 
@@ -29,7 +29,7 @@ def digest(folder: Path) -> dict[str, str]:
     }
 
 
-def test_sample_data_ends_at_the_current_month_and_is_the_same_per_seed(tmp_path):
+def test_sample_data_ends_at_the_last_complete_month_and_is_the_same_per_seed(tmp_path):
     for name in ("a", "b"):
         result = subprocess.run(
             [
@@ -51,9 +51,10 @@ def test_sample_data_ends_at_the_current_month_and_is_the_same_per_seed(tmp_path
         assert result.returncode == 0, result.stderr
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     months = sorted({p.name.split("_")[1] for p in (tmp_path / "a" / "workers").iterdir()})
-    today = dt.date.today()
-    first = (today.replace(day=1) - dt.timedelta(days=40)).replace(day=1)
-    assert months == [f"{first:%Y-%m}", f"{(first + dt.timedelta(days=32)):%Y-%m}", f"{today:%Y-%m}"]
+    last = dt.date.today().replace(day=1) - dt.timedelta(days=1)  # the last complete month
+    middle = last.replace(day=1) - dt.timedelta(days=1)
+    first = middle.replace(day=1) - dt.timedelta(days=1)
+    assert months == [f"{first:%Y-%m}", f"{middle:%Y-%m}", f"{last:%Y-%m}"]
 
 
 def test_partitions_start_at_the_first_month_landed_unless_set(tmp_path):
@@ -91,7 +92,7 @@ def test_a_run_into_a_log_file_writes_plain_whole_lines_with_dbt_progress():
     assert re.search(rf"→ {re.escape(warehouse)}/shegong\.duckdb", stdout), stdout
 
 
-def test_data_ending_at_the_current_month_raises_no_freshness_warning():
+def test_data_ending_at_the_last_complete_month_raises_no_freshness_warning():
     env = hostile_published_warehouse()
     failed = re.findall(r"^\s+failed: (.+)$", env["_stdout"], re.M)
     assert failed, "the hostile files raise warnings of their own"

@@ -197,7 +197,29 @@ def run_pipeline(
     summary.success = result.success
     if not result.success:
         summary.blocked_by = _blocking_expectations(current, result.run_id)
+        _report_unpublished_run(current, result, summary)
     return summary
+
+
+def _report_unpublished_run(
+    current: Settings, result: dg.ExecuteInProcessResult, summary: RunSummary
+) -> None:
+    """A run stopped before its publish step still gets its complete auditor report: every check evaluated,
+    and what stopped it."""
+    from shegong.defs.publish import check_rows
+    from shegong.quality import build_run_report
+
+    evaluations = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    reason = "; ".join(summary.blocked_by or summary.failures) or "the run failed before publishing"
+    build_run_report(
+        result.run_id,
+        current.warehouse_dir,
+        check_rows(evaluations),
+        current.build_db if current.build_db.exists() else None,
+        outcome={"blocked": reason},
+    )
 
 
 def _blocking_expectations(current: Settings, run_id: str) -> list[str]:

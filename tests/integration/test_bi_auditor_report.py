@@ -159,3 +159,35 @@ def test_great_expectations_pages_render_styled_from_vendored_assets(run_folder,
         # bootstrap's stylesheet applied: the body font is bootstrap's, not the browser default (Times)
         font = browser.execute_script("return getComputedStyle(document.body).fontFamily")
         assert "Times" not in font and "apple-system" in font, font
+
+
+def test_a_blocked_run_names_its_blocking_checks_and_escapes_them():
+    """The verdict of a run that did not publish (pure page rendering; the real blocked run is in
+    test_publish.py): the blocking expectation and the blocking Dagster check are named, markup is text."""
+    from shegong.quality.report import auditor_index_html
+
+    sections = [
+        {
+            "suite": "raw.funding",
+            "page": None,
+            "expectations": [
+                {"type": "expect_column_values_to_be_between", "column": "amount_yuan", "severity": "blocking",
+                 "meaning": "Amounts are not negative.", "success": False, "observed": SCRIPT_PAYLOAD,
+                 "unexpected": 1},
+            ],
+        }
+    ]  # fmt: skip
+    checks = [
+        {"asset": "raw/workers", "check": "rows_in_equal_clean_plus_quarantined", "passed": False,
+         "severity": "blocking", "description": IMG_PAYLOAD, "details": ""},
+    ]  # fmt: skip
+    page = auditor_index_html("run-1", sections, checks=checks, outcome={"blocked": "publish blocked"})
+    assert "Blocked — not published: 2 blocking check(s) failed" in page
+    assert "raw.funding: expect_column_values_to_be_between on amount_yuan" in page
+    assert "raw/workers: rows_in_equal_clean_plus_quarantined" in page
+    assert SCRIPT_PAYLOAD not in page and IMG_PAYLOAD not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page and "&lt;img src=x onerror" in page
+    unpublished = auditor_index_html(
+        "run-2", [], checks=[], outcome={"blocked": "step dbt_tables: dbt failed"}
+    )
+    assert "Not published: step dbt_tables: dbt failed." in unpublished

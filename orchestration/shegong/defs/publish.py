@@ -77,22 +77,25 @@ def published_warehouse(
 
 
 def run_checks(context: dg.AssetExecutionContext) -> list[dict]:
-    """Every asset check evaluated in this run (dbt tests, registry checks, GX suites) for the auditor page."""
-    from shegong.definitions import defs  # the definitions import this module
-
-    graph = defs.resolve_asset_graph()
+    """Every asset check evaluated so far in this run (dbt tests, registry checks, GX suites)."""
     records = context.instance.get_records_for_run(
         context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
     ).records
+    return check_rows([r.event_log_entry.dagster_event.event_specific_data for r in records])
+
+
+def check_rows(evaluations: list) -> list[dict]:
+    """Asset check evaluations as the auditor page lists them, with each check's description."""
+    from shegong.definitions import defs  # the definitions import this module
+
+    graph = defs.resolve_asset_graph()
     checks = []
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
+    for evaluation in evaluations:
         key = evaluation.asset_check_key
         spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
         details = "; ".join(
             f"{name}: {value.value if hasattr(value, 'value') else value}"
             for name, value in (evaluation.metadata or {}).items()
-            if name not in ("dagster_dbt/manifest", "dagster-dbt/manifest")
         )
         checks.append(
             {

@@ -431,9 +431,11 @@ def auditor_index_html(
         ]
         named += [f"{c['asset']}: {c['check']}" for c in blocking_checks]
         verdict = (
-            f"<p class='bad'>Blocked — not published: {len(named) or 'a'} blocking check(s) failed"
-            f"{': ' + esc('; '.join(named[:20])) if named else ''}. The published warehouse is the previous one."
-            f"{' ' + esc(outcome['blocked']) if outcome.get('blocked') else ''}</p>"
+            f"<p class='bad'>Blocked — not published: {len(named)} blocking check(s) failed: "
+            f"{esc('; '.join(named[:20]))}. The published warehouse is still the previous one.</p>"
+            if named
+            else f"<p class='bad'>Not published: {esc(outcome['blocked'])}. The published warehouse is still the "
+            "previous one.</p>"
         )
     else:
         verdict = (
@@ -501,7 +503,7 @@ def auditor_index_html(
             if any(e["severity"] == "blocking" for e in failed)
             else ("warnings" if failed else "passed")
         )
-        link = f"<a href='{esc(s['page'])}'>Data Docs</a>" if s["page"] else ""
+        link = f"<a href='{esc(s['page'])}'>details</a>" if s["page"] else ""
         every = _table(
             ["severity", "expectation", "column", "result", "observed", "what it means"],
             [

@@ -191,3 +191,40 @@ def test_a_blocked_run_names_its_blocking_checks_and_escapes_them():
         "run-2", [], checks=[], outcome={"blocked": "step dbt_tables: dbt failed"}
     )
     assert "Not published: step dbt_tables: dbt failed." in unpublished
+
+
+def test_markup_among_great_expectations_unexpected_values_is_text_on_its_pages(
+    env, browser, blank_png, tmp_path
+):
+    """GX writes unexpected values into its pages as markup; the report hands its renderer escaped copies."""
+    import shutil
+
+    import duckdb
+
+    from shegong.quality import build_run_report, run_suite, save_suite_result
+
+    build = tmp_path / "build.duckdb"
+    shutil.copyfile(env["SHEGONG_DUCKDB"], build)
+    con = duckdb.connect(str(build))
+    # What ingest never lets through, planted in the raw table: markup in two enumerated columns.
+    con.execute(
+        "update raw.workers set certificate_level = ?, registration_status = ? "
+        "where rowid in (select rowid from raw.workers limit 3)",
+        [IMG_PAYLOAD, SCRIPT_PAYLOAD],
+    )
+    con.close()
+    warehouse_dir = tmp_path / "warehouse"
+    outcome = run_suite(build, "raw.workers", run_id="run-markup")
+    assert not outcome.success
+    save_suite_result(warehouse_dir, "run-markup", outcome)
+    build_run_report("run-markup", warehouse_dir)
+    (page,) = (warehouse_dir / "validation" / "run-markup" / "validations" / "raw" / "workers").rglob(
+        "*.html"
+    )
+    source = page.read_text(encoding="utf-8")
+    assert SCRIPT_PAYLOAD not in source and IMG_PAYLOAD not in source
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in source
+    seen = visit(browser, page)
+    assert_offline_and_safe(seen, page, blank_png)
+    shown = browser.execute_script("return document.body.textContent")  # collapsed sections included
+    assert SCRIPT_PAYLOAD in shown and IMG_PAYLOAD in shown

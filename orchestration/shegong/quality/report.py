@@ -33,8 +33,9 @@ def run_dir(warehouse_dir: Path | str, run_id: str) -> Path:
     return Path(warehouse_dir) / "validation" / run_id
 
 
-def _context(root: Path):
-    """An ephemeral GX context whose validation results store and Data Docs site are the run's folder."""
+def _context(root: Path, results: Path | None = None):
+    """An ephemeral GX context whose validation results store (`results`, default the run's results/ folder)
+    and Data Docs site are the run's folder."""
     quiet_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
@@ -54,7 +55,10 @@ def _context(root: Path):
     )
     config.stores["validation_results_store"] = {
         "class_name": "ValidationResultsStore",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(root / RESULTS)},
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(results or root / RESULTS),
+        },
     }
     return gx.get_context(project_config=config, mode="ephemeral")
 
@@ -88,7 +92,7 @@ def save_suite_result(warehouse_dir: Path | str, run_id: str, outcome: SuiteOutc
     key = _result_key(outcome.suite, run_id, run_time, outcome.dataset.data_asset)
     context.validation_results_store.set(key, result)
     if outcome.blocking_failed:
-        _render(root, context, only=[key])
+        _render(root, only=[key])
     return _write_index(warehouse_dir, run_id)
 
 
@@ -106,7 +110,7 @@ def build_run_report(
     index.html (a page listing nothing when no suite was validated in the run)."""
     root = run_dir(warehouse_dir, run_id)
     root.mkdir(parents=True, exist_ok=True)
-    _render(root, _context(root))
+    _render(root)
     if checks is not None:
         (root / CHECKS).write_text(json.dumps(checks, ensure_ascii=False, default=str), encoding="utf-8")
     if outcome is not None:
@@ -123,8 +127,46 @@ def build_run_report(
     return _write_index(warehouse_dir, run_id)
 
 
-def _render(root: Path, context, only: list | None = None) -> None:
-    """GX's pages of the run's stored results (all, or those of `only`) and GX's index of them."""
+def escaped_result(result: dict) -> dict:
+    """A stored GX result whose observed values (each expectation's `result`: unexpected values, observed
+    value, details) are HTML-escaped. GX's pages put unexpected values into the page as markup, so a registry
+    cell holding `<script>` would run there; GX's renderer only ever sees these escaped copies."""
+
+    def escape_strings(value):
+        if isinstance(value, str):
+            return html.escape(value)
+        if isinstance(value, list):
+            return [escape_strings(v) for v in value]
+        if isinstance(value, dict):
+            return {k: escape_strings(v) for k, v in value.items()}
+        return value
+
+    out = dict(result)
+    out["results"] = [
+        {**outcome, "result": escape_strings(outcome.get("result") or {})}
+        for outcome in result.get("results", [])
+    ]
+    return out
+
+
+def _render(root: Path, only: list | None = None) -> None:
+    """GX's pages of the run's stored results (all, or those of `only`) and GX's index of them, rendered from
+    escaped copies of the results."""
+
+    escaped = root / ".escaped_results"
+    shutil.rmtree(escaped, ignore_errors=True)
+    for path in (root / RESULTS).rglob("*.json"):
+        copy_path = escaped / path.relative_to(root / RESULTS)
+        copy_path.parent.mkdir(parents=True, exist_ok=True)
+        result = escaped_result(json.loads(path.read_text(encoding="utf-8")))
+        copy_path.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    try:
+        _render_escaped(root, _context(root, escaped), only)
+    finally:
+        shutil.rmtree(escaped, ignore_errors=True)
+
+
+def _render_escaped(root: Path, context, only: list | None) -> None:
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     keys = only or context.validation_results_store.list_keys()

@@ -200,6 +200,11 @@ def _print_status(
             f"validation: {status.expectations_passed} expectations passed, {status.expectations_failed} failed "
             f"(warnings) in the published run; report: {status.report_path or 'none yet'}"
         )
+        if status.exports_path:
+            out.print(
+                f"DuckDB storage {status.storage_version}; Parquet exports: {status.exports_path}",
+                highlight=False,
+            )
     if checks_passed is not None:
         out.print(f"asset checks this run: {checks_passed} passed, {len(failed_checks or [])} failed")
         for name in failed_checks or []:

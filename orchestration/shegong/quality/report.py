@@ -410,6 +410,15 @@ def _page(title: str, run_id: str, body: str) -> str:
 """
 
 
+def _number(value: int | float) -> str:
+    """Integers as written (years, counts); amounts with thousands separators; ratios to four digits."""
+    if isinstance(value, int):
+        return str(value)
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
 def _table(headers: list[str], rows: list[list], classes: list[str] | None = None) -> str:
     """Every cell escaped here: registry values and report sentences are data, never markup."""
     esc = html.escape
@@ -418,7 +427,7 @@ def _table(headers: list[str], rows: list[list], classes: list[str] | None = Non
     for i, row in enumerate(rows):
         css = f" class='{esc(classes[i])}'" if classes else ""
         cells = "".join(
-            f"<td class='num'>{esc(f'{c:,}' if isinstance(c, int) else f'{c:,.4g}')}</td>"
+            f"<td class='num'>{esc(_number(c))}</td>"
             if isinstance(c, int | float) and not isinstance(c, bool)
             else f"<td>{esc('' if c is None else str(c))}</td>"
             for c in row

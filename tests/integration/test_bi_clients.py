@@ -271,3 +271,30 @@ def test_recipes_in_the_readme_are_each_exercised():
     exercised = set(re.findall(r'recipe\("([\w-]+)"\)', Path(__file__).read_text(encoding="utf-8")))
     assert named and named == exercised
     assert ast.parse(recipe("python-duckdb")) and ast.parse(recipe("pooled"))
+
+
+def test_every_mart_and_mart_column_has_its_own_chinese_label_in_the_dbt_docs():
+    """The marts_zh views are generated from meta.label_zh: a new mart or column needs a label (and a label
+    two columns of one mart share would make two view columns of one name)."""
+    from shegong.config import DBT_PROJECT_DIR
+    from shegong.publish import dbt_relations
+
+    marts = [r for r in dbt_relations(DBT_PROJECT_DIR / "target" / "manifest.json") if r.schema == "marts"]
+    assert len(marts) >= 18
+    unlabelled = [f"{r.name}.{c}" for r in marts for c, (_, label) in r.columns.items() if not label]
+    unlabelled += [r.name for r in marts if not r.label_zh]
+    assert unlabelled == []
+    for r in marts:
+        labels = [label for _, label in r.columns.values()]
+        assert len(labels) == len(set(labels)), r.name
+
+
+def test_two_columns_sharing_a_label_is_refused_with_the_model_and_columns_named():
+    from shegong.publish import PublishError, Relation, labelled_view_statements
+
+    relation = Relation("marts", "fct_x", "x", "事实表", {"a": ("", "金额"), "b": ("", "金额")})
+    present = {("marts", "fct_x", ""), ("marts", "fct_x", "a"), ("marts", "fct_x", "b")}
+    with pytest.raises(
+        PublishError, match=r"dbt model fct_x: columns b and a share the Chinese label '金额'"
+    ):
+        labelled_view_statements([relation], present)

@@ -174,7 +174,7 @@ def run() -> None:
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
     )
     if summary.success and summary.checks_failed:
-        _explain_warnings(current)
+        _explain_warnings(current, summary.checks_failed)
     if not summary.success:
         fail(f"nothing published by runs {', '.join(summary.run_ids)}: fix the errors above and run again")
 
@@ -211,18 +211,24 @@ def _print_status(
             out.print(f"  failed: {name}")
 
 
-def _explain_warnings(current) -> None:
+def _explain_warnings(current, failed_checks: list[str]) -> None:
     """What each failed warning of the published run means: they did not block publishing."""
     from shegong.quality import report_summary
+    from shegong.quality.report import check_meaning
 
     summary = report_summary(current.published_db, current.warehouse_dir)
     warnings = [f for f in summary.get("top_failures", []) if f["severity"] == "warning"]
-    if not warnings:
+    # Checks other than the suites (dbt tests, registry checks), named "<asset>:<check> (<severity>)".
+    others = [name for name in failed_checks if ":gx_" not in name]
+    if not (warnings or others):
         return
     out.print("warnings (published anyway; README 'Set-up' explains the sample data's):", highlight=False)
     for f in warnings:
         where = f" on {f['column']}" if f["column"] else ""
         out.print(f"  {f['suite']}: {f['expectation']}{where} — {f['meaning']}", highlight=False)
+    for name in others:
+        check = name.split(":", 1)[-1].rsplit(" (", 1)[0]
+        out.print(f"  {name} — {check_meaning({'check': check})}", highlight=False)
 
 
 @main.command()

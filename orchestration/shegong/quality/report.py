@@ -436,7 +436,7 @@ def _table(headers: list[str], rows: list[list], classes: list[str] | None = Non
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _check_meaning(check: dict) -> str:
+def check_meaning(check: dict) -> str:
     """A dbt test's meaning from its name (dagster-dbt gives dbt tests no description)."""
     if check.get("description"):
         return check["description"]
@@ -536,7 +536,7 @@ def auditor_index_html(
                     c["asset"],
                     c["check"],
                     "passed" if c["passed"] else "FAILED",
-                    _check_meaning(c),
+                    check_meaning(c),
                     c.get("details", ""),
                 ]
                 for c in check_rows

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: run test test-fast dev lint eval-extraction bench clean-warehouse install
+.PHONY: run test test-fast dev docs lint eval-extraction bench clean-warehouse install
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -34,6 +34,16 @@ test-fast: install
 
 dev: install
 	$(BIN)/dagster dev
+
+# dbt docs built into their own target folder (dbt_project/target stays the manifest Dagster loads), then
+# served on http://127.0.0.1:$(DOCS_PORT) until Ctrl-C. The catalog (column types) is read from the build warehouse.
+DOCS_PORT ?= 8081
+DOCS_TARGET ?= $(CURDIR)/warehouse/dbt_docs
+docs: install
+	cd dbt_project && SHEGONG_DUCKDB=$${SHEGONG_DUCKDB:-$(CURDIR)/warehouse/build/shegong_build.duckdb} \
+		../$(BIN)/dbt docs generate --target-path $(DOCS_TARGET) --profiles-dir . --quiet
+	$(BIN)/dbt docs serve --project-dir dbt_project --profiles-dir dbt_project --target-path $(DOCS_TARGET) \
+		--host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 lint: install
 	$(BIN)/ruff check orchestration tests

@@ -15,6 +15,8 @@ os.environ["SHEGONG_WAREHOUSE_DIR"] = str(_ROOT / "warehouse")
 os.environ["SHEGONG_DUCKDB"] = str(_ROOT / "warehouse" / "build" / "shegong_build.duckdb")
 os.environ["DAGSTER_HOME"] = str(_ROOT / "dagster_home")
 os.environ.setdefault("SHEGONG_PII_KEY", "test-pii-key")
+# Partitions from a fixed month: otherwise they start at the first month in whatever landing a test filled.
+os.environ.setdefault("SHEGONG_FIRST_MONTH", "2023-01")
 (_ROOT / "dagster_home").mkdir(parents=True, exist_ok=True)
 
 

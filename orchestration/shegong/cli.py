@@ -29,8 +29,9 @@ from shegong.config import (
     settings,
 )
 
-console = Console(stderr=True)
-out = Console()
+# Into a log file or a pipe, lines are written whole: no wrapping at 80 columns, no progress bars.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000, soft_wrap=not sys.stderr.isatty())
+out = Console(width=None if sys.stdout.isatty() else 1000, soft_wrap=not sys.stdout.isatty())
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -48,6 +49,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=not console.is_terminal,
     )
 
 
@@ -81,14 +83,25 @@ def prepare() -> None:
     type=click.Path(path_type=Path),
     help="landing folder to write (default: SHEGONG_LANDING)",
 )
-@click.option("--start-month", default="2024-01", show_default=True)
+@click.option(
+    "--start-month",
+    default=None,
+    help="first reporting month, YYYY-MM [default: the data ends at the last complete month]",
+)
 @click.option("--months", default=12, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="do nothing when the landing folders already hold files")
 def generate(
-    scale: str, seed: int, out_dir: Path | None, start_month: str, months: int, if_empty: bool
+    scale: str, seed: int, out_dir: Path | None, start_month: str | None, months: int, if_empty: bool
 ) -> None:
-    """Write deterministic sample registries and reports in the landing layout."""
+    """Write deterministic sample registries and reports in the landing layout (per seed and month range)."""
     from shegong.generate import generate as make_sample
+    from shegong.generate.calendar import last_complete_month, start_month_ending
+
+    if start_month is None:
+        try:
+            start_month = start_month_ending(last_complete_month(dt.date.today()), months)
+        except ValueError as exc:
+            fail(f"generate: {exc}")
 
     target = (out_dir or settings().landing_dir).resolve()
     if if_empty and any((target / f).is_dir() and any((target / f).iterdir()) for f in LANDING_FOLDERS):
@@ -112,6 +125,12 @@ def generate(
     console.print(f"sample data written to {target}: {summary}")
 
 
+def _plain(line: str) -> None:
+    """A progress line when stderr is no terminal (a log file, CI): a timestamped line instead of a bar."""
+    if not console.is_terminal:
+        console.print(f"{dt.datetime.now():%H:%M:%S} {line}", highlight=False, markup=False)
+
+
 @main.command()
 @click.option("--wait", is_flag=True, help="wait for a run already using this warehouse instead of exiting")
 def run(wait: bool) -> None:
@@ -127,12 +146,28 @@ def run(wait: bool) -> None:
         fail(str(exc))
     with _progress() as bars:
         task = bars.add_task("pipeline", total=None)
+        state = {"step": "", "assets": 0, "checks": 0, "last": ""}
 
-        def on_step(event: str, step: str) -> None:
+        def on_step(event: str, key: str) -> None:
             if event == "STEP_START":
-                bars.update(task, description=f"running {step}")
+                state.update(step=key, assets=0, checks=0, last="")
+                _plain(f"started {key}")
+            elif event == "ASSET_MATERIALIZATION":
+                state["assets"] += 1
+                state["last"] = key
+            elif event == "ASSET_CHECK_EVALUATION":
+                state["checks"] += 1
             else:
                 bars.advance(task)
+                counts = f"{state['assets']} assets, {state['checks']} checks" if state["step"] == key else ""
+                _plain(f"{event.removeprefix('STEP_').lower()} {key}" + (f" ({counts})" if counts else ""))
+                return
+            # While dbt runs (one step for every model and test), the latest model built and the counts so far.
+            last = f": built {state['last']}" if state["last"] else ""
+            bars.update(
+                task,
+                description=f"running {state['step']}{last} ({state['assets']} assets, {state['checks']} checks)",
+            )
 
         log_path = current.warehouse_dir / "logs" / f"run-{dt.datetime.now():%Y%m%dT%H%M%S}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +186,8 @@ def run(wait: bool) -> None:
     _print_status(
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
     )
+    if summary.success and summary.checks_failed:
+        _explain_warnings(current, summary.checks_failed)
     if summary.file_findings:
         out.print("landing files this run set aside or flagged:", highlight=False)
         for line in summary.file_findings:
@@ -182,10 +219,35 @@ def _print_status(
             f"validation: {status.expectations_passed} expectations passed, {status.expectations_failed} failed "
             f"(warnings) in the published run; report: {status.report_path or 'none yet'}"
         )
+        if status.exports_path:
+            out.print(
+                f"DuckDB storage {status.storage_version}; Parquet exports: {status.exports_path}",
+                highlight=False,
+            )
     if checks_passed is not None:
         out.print(f"asset checks this run: {checks_passed} passed, {len(failed_checks or [])} failed")
         for name in failed_checks or []:
             out.print(f"  failed: {name}")
+
+
+def _explain_warnings(current, failed_checks: list[str]) -> None:
+    """What each failed warning of the published run means: they did not block publishing."""
+    from shegong.quality import report_summary
+    from shegong.quality.report import check_meaning
+
+    summary = report_summary(current.published_db, current.warehouse_dir)
+    warnings = [f for f in summary.get("top_failures", []) if f["severity"] == "warning"]
+    # Checks other than the suites (dbt tests, registry checks), named "<asset>:<check> (<severity>)".
+    others = [name for name in failed_checks if ":gx_" not in name]
+    if not (warnings or others):
+        return
+    out.print("warnings (published anyway; README 'Set-up' explains the sample data's):", highlight=False)
+    for f in warnings:
+        where = f" on {f['column']}" if f["column"] else ""
+        out.print(f"  {f['suite']}: {f['expectation']}{where} — {f['meaning']}", highlight=False)
+    for name in others:
+        check = name.split(":", 1)[-1].rsplit(" (", 1)[0]
+        out.print(f"  {name} — {check_meaning({'check': check})}", highlight=False)
 
 
 @main.command()

@@ -21,6 +21,10 @@ EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 # that keeps the whole build under 4 GiB (see docs/benchmarks.md).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
+# The oldest DuckDB storage format that keeps the marts' types: DuckDB 1.1 and later, the node client and the
+# JDBC drivers BI tools bundle read it (the engine's own default, v2.0, only DuckDB 2 reads).
+DEFAULT_STORAGE_VERSION = "v1.0.0"
+
 # Development default only: production sets SHEGONG_PII_KEY so hashes cannot be recomputed from public IDs.
 DEVELOPMENT_PII_KEY = "shegong-development-pii-key-do-not-use-in-production"
 PII_KEY_VARIABLE = "SHEGONG_PII_KEY"
@@ -53,6 +57,8 @@ class Settings:
     build_db: Path
     pii_key: str
     duckdb_memory_limit: str
+    # The DuckDB storage format of the published file (SHEGONG_PUBLISH_STORAGE_VERSION); see publish.py.
+    publish_storage_version: str
     production: bool = False
 
     @property
@@ -63,6 +69,11 @@ class Settings:
     def published_db(self) -> Path:
         """The file BI tools open: only ever a fully built, validated warehouse."""
         return self.warehouse_dir / "shegong.duckdb"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Parquet exports of each publication (<version>/ folders and the `current` symlink)."""
+        return self.warehouse_dir / "exports"
 
     @property
     def validation_reports_dir(self) -> Path:
@@ -85,6 +96,7 @@ def settings() -> Settings:
         build_db=build_db,
         pii_key=os.environ.get(PII_KEY_VARIABLE) or DEVELOPMENT_PII_KEY,
         duckdb_memory_limit=os.environ.get("SHEGONG_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
+        publish_storage_version=os.environ.get("SHEGONG_PUBLISH_STORAGE_VERSION", DEFAULT_STORAGE_VERSION),
         production=os.environ.get("SHEGONG_ENV", "").lower() == "production",
     )
 

@@ -18,7 +18,14 @@ class FileFinding:
     registry: str
     source_file: str
     kind: str  # rejected | duplicate | quarantine_share
-    detail: str
+    detail: str  # one line: why it was rejected, which file it repeats, or its quarantine share
+    rows_in: int = 0
+    rows_quarantined: int = 0
+    landed_at: dt.datetime | None = None
+
+    @property
+    def quarantine_pct(self) -> float:
+        return round(100 * self.rows_quarantined / self.rows_in, 1) if self.rows_in else 0.0
 
     def line(self) -> str:
         return f"{self.registry}/{self.source_file.split('/', 1)[-1]}: {self.detail}"
@@ -39,7 +46,8 @@ def file_findings(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = No
     }
     duplicate_of = "duplicate_of" if "duplicate_of" in columns else "null"
     rows = con.execute(
-        f"""select registry, source_file, status, coalesce(error, ''), {duplicate_of}, rows_in, rows_quarantined
+        f"""select registry, source_file, status, coalesce(error, ''), {duplicate_of}, rows_in, rows_quarantined,
+                   ingested_at
             from audit.ingested_files
             where ($since is null or ingested_at >= $since)
               and (status in ('rejected', 'duplicate')

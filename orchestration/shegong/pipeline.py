@@ -20,7 +20,7 @@ from shegong.ingest.landing import landing_files
 from shegong.ingest.reports import report_files
 from shegong.runlock import run_lock
 
-# (event, step or message) → the CLI's progress display
+# (event, step key / asset key / check name) → the CLI's progress display
 ProgressCallback = Callable[[str, str], None]
 
 
@@ -91,6 +91,10 @@ def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
             kind = event.event_type_value
             if kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
                 callback(kind, event.step_key or "")
+            elif kind == "ASSET_MATERIALIZATION":  # each dbt model as dbt finishes it, among others
+                callback(kind, event.asset_key.to_user_string() if event.asset_key else "")
+            elif kind == "ASSET_CHECK_EVALUATION":  # each dbt test, registry check and suite
+                callback(kind, event.event_specific_data.asset_check_key.name)
 
     @dg.logger
     def progress(_init_context) -> logging.Logger:
@@ -231,7 +235,29 @@ def _run_pipeline(
     summary.success = result.success
     if not result.success:
         summary.blocked_by = _blocking_expectations(current, result.run_id)
+        _report_unpublished_run(current, result, summary)
     return summary
+
+
+def _report_unpublished_run(
+    current: Settings, result: dg.ExecuteInProcessResult, summary: RunSummary
+) -> None:
+    """A run stopped before its publish step still gets its complete auditor report: every check evaluated,
+    and what stopped it."""
+    from shegong.defs.publish import check_rows
+    from shegong.quality import build_run_report
+
+    evaluations = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    reason = "; ".join(summary.blocked_by or summary.failures) or "the run failed before publishing"
+    build_run_report(
+        result.run_id,
+        current.warehouse_dir,
+        check_rows(evaluations),
+        current.build_db if current.build_db.exists() else None,
+        outcome={"blocked": reason},
+    )
 
 
 def _blocking_expectations(current: Settings, run_id: str) -> list[str]:

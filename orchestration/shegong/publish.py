@@ -1,9 +1,21 @@
-"""Write-audit-publish: the build file is copied beside the published file and renamed over it, so a BI
-reader sees either the previous complete warehouse or the new one, never a half-built state or a lock."""
+"""Write-audit-publish: a validated build becomes the files BI tools and auditors open, atomically.
+
+A publication is
+- `shegong.duckdb`: a copy of the build file written in an older DuckDB storage format (default `v1.0.0`, which
+  DuckDB 1.1 to 2.x, the node client Evidence uses and the JDBC drivers of DBeaver/Metabase read; the build file
+  itself is in the engine's newest format), with table and column comments from the dbt docs and a `marts_zh`
+  schema of views whose table and column names are the Chinese labels of each model's yml;
+- `exports/<version>/`: Parquet files of every mart and of the audit tables auditors use, with `manifest.json`
+  (tables, row counts, schema, sha256), and `exports/current`, a symlink to the newest version.
+
+Everything is written under temporary names beside its final place and renamed into place only when complete,
+so a reader sees the previous complete publication or the new one, never a half-written file or a lock.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -11,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from shegong.config import DEFAULT_STORAGE_VERSION
 
 PUBLICATIONS_DDL = """
 create schema if not exists audit;
@@ -41,9 +55,26 @@ create table if not exists audit.audit_validation_results (
 );
 """
 
+LABELLED_SCHEMA = "marts_zh"
+# What auditors read beside the marts; exported to Parquet with them.
+AUDIT_TABLES = {
+    "audit.ingested_files": "Every landed file version: sha256, status (current | superseded | rejected), the "
+    "reason a file was rejected (error) and its row accounting (rows_in = rows_clean + rows_quarantined).",
+    "audit.quarantined_rows": "Rows that failed their contract: reason codes, reasons and the raw values with "
+    "personal data redacted, traced to file and row.",
+    "audit.audit_validation_results": "Every Great Expectations expectation of every run: severity, success, "
+    "observed value, unexpected rows and what a failure means.",
+    "audit.publications": "Every publication of this warehouse: run, time, rows per mart, checks.",
+}
+KEPT_EXPORT_VERSIONS = 3  # a reader that resolved `current` a moment ago still finds its folder
+
 
 class PublishBlocked(RuntimeError):
     """Blocking expectations failed: the published warehouse stays as it was."""
+
+
+class PublishError(RuntimeError):
+    """The publication could not be written (bad setting, unreadable dbt manifest): nothing was replaced."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +83,19 @@ class Publication:
     published_at: dt.datetime
     path: Path
     rows_by_table: dict[str, int]
+    exports: Path | None = None  # the version folder of the Parquet exports
+    storage_version: str = DEFAULT_STORAGE_VERSION
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table's documentation from the dbt manifest: its description, its columns' and their Chinese labels."""
+
+    schema: str
+    name: str
+    description: str
+    label_zh: str | None
+    columns: dict[str, tuple[str, str | None]]  # column → (description, label_zh)
 
 
 def blocking_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str]]:
@@ -72,17 +116,247 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple
 def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = con.execute(
         """select table_schema || '.' || table_name from information_schema.tables
-           where table_schema = 'marts' order by 1"""
+           where table_schema = 'marts' and table_type = 'BASE TABLE' order by 1"""
     ).fetchall()
     return {name: con.execute(f"select count(*) from {name}").fetchall()[0][0] for (name,) in tables}
 
 
-def publish(build_db: Path, published_db: Path, run_id: str, now: dt.datetime | None = None) -> Publication:
-    """Record the publication in the build file, then replace the published file atomically.
+def dbt_relations(manifest_path: Path) -> list[Relation]:
+    """Every model, seed and source of the dbt manifest with its documentation (doc blocks already rendered)."""
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PublishError(
+            f"cannot read the dbt manifest {manifest_path} ({exc}): run `shegong prepare` and publish again"
+        ) from None
+    nodes = [
+        n for n in manifest.get("nodes", {}).values() if n["resource_type"] in ("model", "seed", "snapshot")
+    ]
+    nodes += list(manifest.get("sources", {}).values())
+    relations = []
+    for node in nodes:
+        name = node.get("alias") or node.get("identifier") or node["name"]
+        columns = {
+            column_name: (column.get("description") or "", _label(column))
+            for column_name, column in (node.get("columns") or {}).items()
+        }
+        relations.append(Relation(node["schema"], name, node.get("description") or "", _label(node), columns))
+    return sorted(relations, key=lambda r: (r.schema, r.name))
 
-    Raises PublishBlocked naming the failing blocking expectations of this run, if any.
+
+def _label(node: dict) -> str | None:
+    meta = (node.get("config") or {}).get("meta") or node.get("meta") or {}
+    return meta.get("label_zh")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def comment_statements(relations: list[Relation], present: set[tuple[str, str, str]]) -> list[str]:
+    """COMMENT ON statements for the documented tables and columns that exist (`present`: (schema, table,
+    column) with column '' for the table itself)."""
+    statements = []
+    for r in relations:
+        if (r.schema, r.name, "") not in present:
+            continue
+        table = f"{_identifier(r.schema)}.{_identifier(r.name)}"
+        label = f"{r.label_zh} — " if r.label_zh else ""
+        if r.description or label:
+            statements.append(f"comment on table {table} is {_sql_string(label + r.description.strip())}")
+        for column, (description, column_label) in r.columns.items():
+            if (r.schema, r.name, column) in present and (description or column_label):
+                text = (f"{column_label} — " if column_label else "") + description.strip()
+                statements.append(f"comment on column {table}.{_identifier(column)} is {_sql_string(text)}")
+    return statements
+
+
+def labelled_view_statements(
+    relations: list[Relation], present: set[tuple[str, str, str]], schema: str = "marts"
+) -> list[str]:
+    """The `marts_zh` views: one per labelled mart, named by its Chinese label, each column named by its label
+    (or kept when unlabelled). Table references carry no catalog, so the views resolve in whatever name a
+    client attaches the file under."""
+    statements = [f"create schema if not exists {LABELLED_SCHEMA}"]
+    for r in relations:
+        if r.schema != schema or not r.label_zh or (r.schema, r.name, "") not in present:
+            continue
+        columns = [c for (s, t, c) in sorted(present) if (s, t) == (r.schema, r.name) and c]
+        order = _column_order(present, r)
+        labels: dict[str, str] = {}
+        for column in sorted(columns, key=order.__getitem__):
+            label = r.columns.get(column, ("", None))[1] or column
+            if label in labels.values():
+                raise PublishError(
+                    f"dbt model {r.name}: columns {column} and "
+                    f"{next(c for c, lab in labels.items() if lab == label)} share the Chinese label {label!r} "
+                    f"in {r.name}.yml: give each column its own meta.label_zh"
+                )
+            labels[column] = label
+        select = ", ".join(f"{_identifier(c)} as {_identifier(label)}" for c, label in labels.items())
+        view = f"{LABELLED_SCHEMA}.{_identifier(r.label_zh)}"
+        statements.append(
+            f"create or replace view {view} as select {select} from {_identifier(r.schema)}.{_identifier(r.name)}"
+        )
+        statements.append(
+            f"comment on view {view} is {_sql_string(f'{r.schema}.{r.name}: {r.description.strip()}')}"
+        )
+    return statements
+
+
+def _column_order(present: set[tuple[str, str, str]], relation: Relation) -> dict[str, int]:
+    """Column → position: the dbt yml's order (which follows the model's select list), then by name."""
+    names = list(relation.columns) + sorted(
+        c
+        for (s, t, c) in present
+        if (s, t) == (relation.schema, relation.name) and c and c not in relation.columns
+    )
+    return {name: i for i, name in enumerate(names)}
+
+
+def _catalog(con: duckdb.DuckDBPyConnection, database: str) -> set[tuple[str, str, str]]:
+    rows = con.execute(
+        """select schema_name, table_name, '' from duckdb_tables() where database_name = ?
+           union all
+           select schema_name, table_name, column_name from duckdb_columns() where database_name = ?""",
+        [database, database],
+    ).fetchall()
+    return {tuple(r) for r in rows}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_published_copy(
+    build_db: Path, target: Path, storage_version: str, relations: list[Relation]
+) -> None:
+    """The build file copied table by table into `target` in `storage_version`, documented and labelled."""
+    con = duckdb.connect()  # an in-memory instance of its own: the build file is attached read-only
+    try:
+        con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+        try:
+            con.execute(
+                f"attach {_sql_string(str(target))} as published (storage_version {_sql_string(storage_version)})"
+            )
+        except duckdb.Error as exc:
+            raise PublishError(
+                f"SHEGONG_PUBLISH_STORAGE_VERSION={storage_version!r} is not a storage version this DuckDB "
+                f"writes ({str(exc).splitlines()[0]}): use e.g. v1.0.0"
+            ) from None
+        con.execute("copy from database build to published")
+        con.execute("detach build")
+        con.execute("use published")
+        present = _catalog(con, "published")
+        for statement in comment_statements(relations, present) + labelled_view_statements(
+            relations, present
+        ):
+            con.execute(statement)
+        for table, description in AUDIT_TABLES.items():
+            schema, name = table.split(".")
+            if (schema, name, "") in present:
+                con.execute(f"comment on table {table} is {_sql_string(description)}")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    _fsync(target)
+
+
+def write_exports(
+    published_copy: Path, folder: Path, run_id: str, published_at: dt.datetime, storage_version: str
+) -> dict:
+    """Parquet files of every mart and audit table of the published copy, and their manifest."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {_sql_string(str(published_copy))} as published (read_only)")
+        tables = con.execute(
+            """select schema_name, table_name, comment from duckdb_tables()
+               where database_name = 'published' and (schema_name = 'marts'
+                     or schema_name || '.' || table_name in (select unnest(?)))
+               order by 1, 2""",
+            [list(AUDIT_TABLES)],
+        ).fetchall()
+        entries = []
+        for schema, name, comment in tables:
+            relative = Path(schema) / f"{name}.parquet"
+            (folder / schema).mkdir(parents=True, exist_ok=True)
+            source = f"published.{_identifier(schema)}.{_identifier(name)}"
+            con.execute(
+                f"copy (select * from {source}) to {_sql_string(str(folder / relative))} "
+                "(format parquet, compression zstd)"
+            )
+            columns = con.execute(
+                """select column_name, data_type, comment from duckdb_columns()
+                   where database_name = 'published' and schema_name = ? and table_name = ?
+                   order by column_index""",
+                [schema, name],
+            ).fetchall()
+            entries.append(
+                {
+                    "table": f"{schema}.{name}",
+                    "file": relative.as_posix(),
+                    "rows": con.execute(f"select count(*) from {source}").fetchall()[0][0],
+                    "bytes": (folder / relative).stat().st_size,
+                    "sha256": _sha256(folder / relative),
+                    "description": comment or "",
+                    "columns": [{"name": c, "type": t, "description": d or ""} for c, t, d in columns],
+                }
+            )
+    finally:
+        con.close()
+    manifest = {
+        "run_id": run_id,
+        "published_at": published_at.isoformat(timespec="seconds"),
+        "duckdb": {
+            "file": "shegong.duckdb",
+            "storage_version": storage_version,
+            "bytes": published_copy.stat().st_size,
+            "sha256": _sha256(published_copy),
+        },
+        "tables": entries,
+    }
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    for path in folder.rglob("*"):
+        if path.is_file():
+            _fsync(path)
+    return manifest
+
+
+def publish(
+    build_db: Path,
+    published_db: Path,
+    run_id: str,
+    now: dt.datetime | None = None,
+    storage_version: str = DEFAULT_STORAGE_VERSION,
+    dbt_manifest: Path | None = None,
+    exports_dir: Path | None = None,
+) -> Publication:
+    """Record the publication in the build file, write the published copy (and Parquet exports) beside their
+    final places, then rename them into place.
+
+    Raises PublishBlocked naming the failing blocking expectations of this run, if any; PublishError when the
+    copy cannot be written. Either way the published files stay as they were.
     """
     now = now or dt.datetime.now()
+    relations = dbt_relations(dbt_manifest) if dbt_manifest is not None else []
     con = duckdb.connect(str(build_db))
     try:
         con.execute(VALIDATION_DDL)
@@ -102,7 +376,6 @@ def publish(build_db: Path, published_db: Path, run_id: str, now: dt.datetime | 
                from audit.audit_validation_results where run_id = ?""",
             [run_id],
         ).fetchall()[0]
-
         con.execute(
             "insert into audit.publications values (?, ?, ?, ?, ?)",
             [run_id, now, json.dumps(rows), passed, warned],
@@ -113,13 +386,43 @@ def publish(build_db: Path, published_db: Path, run_id: str, now: dt.datetime | 
 
     published_db.parent.mkdir(parents=True, exist_ok=True)
     staging = published_db.with_name(f".{published_db.name}.{run_id}.tmp")
-    shutil.copyfile(build_db, staging)
-    with staging.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(staging, published_db)
-    directory = os.open(published_db.parent, os.O_RDONLY)
+    version = f"{now:%Y%m%dT%H%M%S}-{run_id[:8]}"
+    staging_exports = exports_dir / f".{version}.tmp" if exports_dir is not None else None
     try:
-        os.fsync(directory)
+        staging.unlink(missing_ok=True)
+        write_published_copy(build_db, staging, storage_version, relations)
+        if staging_exports is not None:
+            shutil.rmtree(staging_exports, ignore_errors=True)
+            write_exports(staging, staging_exports, run_id, now, storage_version)
+            os.replace(staging_exports, exports_dir / version)
+        os.replace(staging, published_db)
+        _fsync(published_db.parent)
     finally:
-        os.close(directory)
-    return Publication(run_id, now, published_db, rows)
+        staging.unlink(missing_ok=True)
+        if staging_exports is not None:
+            shutil.rmtree(staging_exports, ignore_errors=True)
+    if exports_dir is not None:
+        _point_current(exports_dir, version)
+        _prune_exports(exports_dir, keep=KEPT_EXPORT_VERSIONS)
+    return Publication(
+        run_id, now, published_db, rows, exports_dir / version if exports_dir else None, storage_version
+    )
+
+
+def _point_current(exports_dir: Path, version: str) -> None:
+    """`current` → the version folder, swapped by renaming a new symlink over the old one (atomic)."""
+    link = exports_dir / ".current.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(version, target_is_directory=True)
+    os.replace(link, exports_dir / "current")
+    _fsync(exports_dir)
+
+
+def _prune_exports(exports_dir: Path, keep: int) -> None:
+    current = (exports_dir / "current").resolve().name
+    versions = sorted(
+        p for p in exports_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name[0] != "."
+    )
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)

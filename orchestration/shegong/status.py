@@ -18,6 +18,8 @@ class Status:
     expectations_passed: int
     expectations_failed: int
     report_path: str | None
+    exports_path: str | None = None  # exports/current when it holds this publication's Parquet files
+    storage_version: str | None = None
 
 
 def read_status(published: Path) -> Status | None:
@@ -35,6 +37,9 @@ def read_status(published: Path) -> Status | None:
         return None
     run_id, published_at, rows, passed, failed = row[0]
     report = published.parent / "validation" / run_id / "index.html"
+    manifest_path = published.parent / "exports" / "current" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    current = manifest.get("run_id") == run_id
     return Status(
         run_id,
         published_at,
@@ -42,4 +47,6 @@ def read_status(published: Path) -> Status | None:
         passed or 0,
         failed or 0,
         str(report) if report.exists() else None,
+        str(manifest_path.parent) if current else None,
+        manifest.get("duckdb", {}).get("storage_version") if current else None,
     )

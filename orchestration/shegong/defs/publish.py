@@ -4,10 +4,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from shegong.defs.dbt import dbt_asset_defs
+from shegong.config import settings
+from shegong.defs.dbt import dbt_asset_defs, dbt_project
 from shegong.defs.registries import reference_data, registry_assets
 from shegong.defs.resources import WarehouseResource
-from shegong.publish import PublishBlocked, publish
+from shegong.publish import PublishBlocked, PublishError, publish
 from shegong.quality import build_run_report
 
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
@@ -20,27 +21,90 @@ PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
     # Everything the build job makes: a failed upstream step skips publishing.
     deps=[key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys],
     description=(
-        "warehouse/shegong.duckdb, the file BI tools open: replaced atomically by the build file once every "
-        "blocking check of the run has passed; a failed run leaves the previous version in place."
+        "warehouse/shegong.duckdb, the file BI tools open (DuckDB storage v1.0.0 by default, documented, with "
+        "Chinese-labelled views in marts_zh), and Parquet exports under warehouse/exports/current: replaced "
+        "atomically once every blocking check of the run has passed; a failed run leaves the previous version."
     ),
     pool="warehouse_writer",
 )
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    # The run's Data Docs are rendered here, once, from the results every check stored, whether or not the run
-    # publishes.
-    report = build_run_report(context.run_id, warehouse.warehouse_dir)
+    # The run's report (GX's Data Docs rendered once, and our own pages) is written after the publish attempt,
+    # so it says whether the run was published, and by what it was blocked.
+    current = settings()
+    build_db = Path(warehouse.build_db)
+    checks = run_checks(context)
     try:
-        publication = publish(Path(warehouse.build_db), warehouse.published_db, context.run_id)
-    except PublishBlocked as exc:
+        publication = publish(
+            build_db,
+            warehouse.published_db,
+            context.run_id,
+            storage_version=current.publish_storage_version,
+            dbt_manifest=dbt_project.manifest_path,
+            exports_dir=Path(warehouse.warehouse_dir) / "exports",
+        )
+    except (PublishBlocked, PublishError) as exc:
+        report = build_run_report(
+            context.run_id, warehouse.warehouse_dir, checks, build_db, outcome={"blocked": str(exc)}
+        )
         raise dg.Failure(description=f"asset warehouse/published: {exc} ({report})") from None
+    report = build_run_report(
+        context.run_id,
+        warehouse.warehouse_dir,
+        checks,
+        build_db,
+        outcome={
+            "published": {
+                "path": str(publication.path),
+                "exports": str(publication.exports),
+                "storage_version": publication.storage_version,
+                "published_at": publication.published_at.isoformat(timespec="seconds"),
+            }
+        },
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
+            "storage_version": publication.storage_version,
+            "parquet_exports": dg.MetadataValue.path(str(publication.exports)),
             "validation_report": dg.MetadataValue.path(str(report)),
             "published_at": publication.published_at.isoformat(timespec="seconds"),
             "rows_by_mart": dg.MetadataValue.json(publication.rows_by_table),
             "total_mart_rows": sum(publication.rows_by_table.values()),
         }
     )
+
+
+def run_checks(context: dg.AssetExecutionContext) -> list[dict]:
+    """Every asset check evaluated so far in this run (dbt tests, registry checks, GX suites)."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
+    ).records
+    return check_rows([r.event_log_entry.dagster_event.event_specific_data for r in records])
+
+
+def check_rows(evaluations: list) -> list[dict]:
+    """Asset check evaluations as the auditor page lists them, with each check's description."""
+    from shegong.definitions import defs  # the definitions import this module
+
+    graph = defs.resolve_asset_graph()
+    checks = []
+    for evaluation in evaluations:
+        key = evaluation.asset_check_key
+        spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
+        details = "; ".join(
+            f"{name}: {value.value if hasattr(value, 'value') else value}"
+            for name, value in (evaluation.metadata or {}).items()
+        )
+        checks.append(
+            {
+                "asset": key.asset_key.to_user_string(),
+                "check": key.name,
+                "passed": evaluation.passed,
+                "severity": "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning",
+                "description": spec.description if spec is not None else None,
+                "details": details[:500],
+            }
+        )
+    return checks

@@ -45,6 +45,22 @@ def months_from(start: str, count: int) -> list[Month]:
     return out
 
 
+def last_complete_month(today: dt.date) -> dt.date:
+    """The month before today's: the demo's data ends there. It is recent enough for every registry's
+    freshness check (45 days), and a month still running would hold dates after today, which the blocking
+    'not in the future' expectations reject."""
+    return today.replace(day=1) - dt.timedelta(days=1)
+
+
+def start_month_ending(end: dt.date, count: int) -> str:
+    """The start month (YYYY-MM) of `count` months whose last is `end`'s month (the same seed and months give
+    the same files)."""
+    if count < 1:
+        raise ValueError("months must be at least 1")
+    index = end.year * 12 + end.month - 1 - (count - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def to_np(d: dt.date):
     import numpy as np
 

@@ -437,7 +437,12 @@ def render(plan: ReportPlan, world: World, seed: int) -> tuple[str, list[tuple[F
     rng = _rng(seed, "render", plan.doc)
     name = regions()[plan.region].name
     m = world.months[plan.as_of]
-    published = f"{m.year + (m.month == 12)}-{m.month % 12 + 1:02d}-{int(rng.integers(5, 26)):02d}"
+    day = int(rng.integers(5, 26))
+    # Reports on the last month generated are dated the 1st of the next month: when that month is the current
+    # one (the default demo), a later day could lie in the future, which validation rejects.
+    if plan.as_of == len(world.months) - 1:
+        day = 1
+    published = f"{m.year + (m.month == 12)}-{m.month % 12 + 1:02d}-{day:02d}"
     paras = _sentences(plan, world, rng)
     body = [p for p, _ in paras] + _filler(plan, world, rng)
     if len(paras) > 1:

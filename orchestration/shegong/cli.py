@@ -109,6 +109,8 @@ def generate(
 @main.command()
 def run() -> None:
     """Ingest the landing folders, build the marts, validate and publish (in-process Dagster runs)."""
+    from shegong.engines import EngineConfigError
+    from shegong.engines.spark import SparkUnavailable
     from shegong.pipeline import NothingToBuild, run_pipeline
 
     current = settings()
@@ -129,6 +131,8 @@ def run() -> None:
                 summary = run_pipeline(on_step)
         except NothingToBuild as exc:
             fail(str(exc))
+        except (EngineConfigError, SparkUnavailable) as exc:
+            fail(f"{exc} (the published warehouse is unchanged)")
         bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
     for failure in summary.failures:
         console.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
@@ -170,9 +174,66 @@ def _print_status(
 
 
 @main.command()
-def status() -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="the publication and rows of every mart as one JSON object"
+)
+def status(as_json: bool) -> None:
     """What is published, when, rows per mart, last validation result."""
-    _print_status(settings().published_db)
+    if not as_json:
+        _print_status(settings().published_db)
+        return
+    from shegong.status import read_status
+
+    published = settings().published_db
+    current = read_status(published)
+    publication = None
+    if current is not None:
+        publication = {
+            "run_id": current.run_id,
+            "published_at": current.published_at.isoformat(timespec="seconds"),
+            "path": str(published),
+            "expectations_passed": current.expectations_passed,
+            "expectations_failed_warning": current.expectations_failed,
+            "validation_report": current.report_path,
+        }
+    rows = current.rows_by_table if current is not None else {}
+    out.print_json(json.dumps({"published": publication, "rows_by_mart": rows}, ensure_ascii=False))
+
+
+@main.group()
+def spark() -> None:
+    """The local Spark Thrift server (pyspark's Spark on Java 17) under <SHEGONG_WAREHOUSE_DIR>/spark."""
+
+
+def _spark_folder() -> Path:
+    return settings().warehouse_dir / "spark"
+
+
+@spark.command("start")
+def spark_start() -> None:
+    """Start it on 127.0.0.1 (a free port) and wait until it answers; prints its pid and the variables to export."""
+    from shegong.engines.spark import SparkUnavailable, start_local_server
+
+    try:
+        server = start_local_server(_spark_folder())
+    except SparkUnavailable as exc:
+        fail(str(exc))
+    console.print(f"Spark Thrift server pid {server.pid} on {server.endpoint.address} (log {server.log})")
+    for name, value in server.endpoint.environment().items():
+        out.print(f"export {name}={value}", highlight=False)
+
+
+@spark.command("stop")
+def spark_stop() -> None:
+    """Stop the server `shegong spark start` started, by its pid."""
+    from shegong.engines.spark import recorded_server, stop_local_server
+
+    server = recorded_server(_spark_folder())
+    if server is None:
+        console.print(f"no local Spark Thrift server is running for {_spark_folder()}")
+        return
+    stop_local_server(server)
+    console.print(f"stopped the Spark Thrift server pid {server.pid}")
 
 
 @main.command()

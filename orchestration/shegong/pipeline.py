@@ -128,7 +128,17 @@ def run_pipeline(
 ) -> RunSummary:
     """Build everything the landing folders hold; or, incrementally, only the given reporting `months` (the
     registry partitions ingested and incremental models rebuilt) and report `documents` (file names; [] for
-    none) — the marts are rebuilt, validated and published either way."""
+    none) — the marts are rebuilt, validated and published either way. On SHEGONG_ENGINE=spark, within the
+    engine's session (a local Thrift server for the run's duration unless an endpoint is configured)."""
+    from shegong.engines import engine_session
+
+    with engine_session(settings().warehouse_dir):
+        return _run_pipeline(progress, months, documents)
+
+
+def _run_pipeline(
+    progress: ProgressCallback | None, months: list[dt.date] | None, documents: list[str] | None
+) -> RunSummary:
     current = settings()
     export_build_db_env(current)
     from shegong.definitions import defs

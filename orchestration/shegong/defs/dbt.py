@@ -24,6 +24,8 @@ from dagster_dbt import (
 
 from shegong.config import DBT_PROJECT_DIR
 from shegong.defs.partitions import monthly_partitions
+from shegong.defs.resources import WarehouseResource
+from shegong.engines import dbt_target, engine
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -56,6 +58,15 @@ translator = ShegongDbtTranslator(
 )
 
 
+def declare_raw_layer(warehouse: WarehouseResource) -> None:
+    """On Spark, dbt's raw sources are external tables over the Parquet lake ingest wrote: declare them (again)
+    before dbt reads them. DuckDB reads the build file's raw schema, written by the same ingest."""
+    if engine() == "spark":
+        from shegong.engines.spark import register_lake, required_endpoint
+
+        register_lake(required_endpoint(), warehouse.lake)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -64,7 +75,8 @@ translator = ShegongDbtTranslator(
     name="dbt_tables",
     pool="warehouse_writer",
 )
-def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    declare_raw_layer(warehouse)
     yield from dbt.cli(["build"], context=context).stream()
 
 
@@ -87,7 +99,8 @@ def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     name="dbt_incremental",
     pool="warehouse_writer",
 )
-def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    declare_raw_layer(warehouse)
     dbt_vars = json.dumps(_window_vars(context))
     yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 
@@ -101,4 +114,5 @@ def dbt_resource() -> DbtCliResource:
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        target=dbt_target(),  # dev (DuckDB) or spark, from SHEGONG_ENGINE
     )

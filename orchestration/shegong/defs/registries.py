@@ -57,6 +57,8 @@ def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
         files = files_for_months(landing_files(folder), months)
         with warehouse.connect() as con:
             outcome = ingest_registry(con, contract, files, warehouse.protector(), warehouse.landing)
+            # The open raw layer every engine reads (shegong/lake.py).
+            warehouse.export_to_lake(con, [f"raw.{contract.registry}", *AUDIT_LAKE_TABLES])
         for rejected in outcome.rejected:
             context.log.error(f"asset raw/{contract.registry}: file rejected: {rejected.error}")
         return dg.MaterializeResult(
@@ -152,9 +154,12 @@ def reference_data(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         regions = load_gazetteer(con)
         metrics = load_metric_catalogue(con)
+        warehouse.export_to_lake(con, ["raw.gazetteer", "raw.metric_catalogue"])
     yield dg.MaterializeResult(asset_key=["raw", "gazetteer"], metadata={"rows": regions})
     yield dg.MaterializeResult(asset_key=["raw", "metric_catalogue"], metadata={"rows": metrics})
 
+
+AUDIT_LAKE_TABLES = ("audit.quarantined_rows", "audit.ingested_files")
 
 registry_contracts = list(contracts().values())
 registry_assets = [build_registry_asset(c) for c in registry_contracts]

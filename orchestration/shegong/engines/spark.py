@@ -83,7 +83,9 @@ def endpoint_from_environment(environ: Mapping[str, str] | None = None) -> Spark
         return None
     port_text = env.get("SHEGONG_SPARK_PORT", str(DEFAULT_PORT))
     if not port_text.isdigit():
-        raise EngineConfigError(f"SHEGONG_SPARK_PORT={port_text!r} is not a port number: set it to e.g. 10000")
+        raise EngineConfigError(
+            f"SHEGONG_SPARK_PORT={port_text!r} is not a port number: set it to e.g. 10000"
+        )
     auth = env.get("SHEGONG_SPARK_AUTH", "NONE").upper()
     if auth not in AUTH_MODES:
         raise EngineConfigError(f"SHEGONG_SPARK_AUTH={auth!r}: set it to one of {', '.join(AUTH_MODES)}")
@@ -393,3 +395,14 @@ def register_lake(endpoint: SparkEndpoint, root: Path) -> list[str]:
         names.append(name)
     execute(endpoint, statements)
     return names
+
+
+def required_endpoint() -> SparkEndpoint:
+    """The endpoint a Spark build uses: the environment's (`shegong run` exports the local server's)."""
+    endpoint = endpoint_from_environment()
+    if endpoint is None:
+        raise SparkUnavailable(
+            "SHEGONG_ENGINE=spark but no Spark endpoint is named: set SHEGONG_SPARK_HOST (and _PORT) to a running "
+            "Spark Thrift server, or run through `shegong run`, which starts a local one"
+        )
+    return endpoint

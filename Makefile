@@ -23,7 +23,7 @@ install: $(STAMP) $(MANIFEST)
 
 run: install
 	$(BIN)/shegong generate --if-empty
-	$(BIN)/shegong run
+	$(if $(ENGINE),SHEGONG_ENGINE=$(ENGINE) )$(BIN)/shegong run
 
 test: install
 	$(BIN)/python -m pytest

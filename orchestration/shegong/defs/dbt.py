@@ -67,6 +67,24 @@ def declare_raw_layer(warehouse: WarehouseResource) -> None:
         register_lake(required_endpoint(), warehouse.lake)
 
 
+DBT_LAYERS = ("reference", "staging", "intermediate", "marts")
+
+
+def mirror_spark_build(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, layers: tuple[str, ...]
+) -> None:
+    """On Spark, copy what dbt built into the build DuckDB file's same schemas, so the Great Expectations checks
+    and write-audit-publish that follow run unchanged on Spark's output."""
+    if engine() != "spark":
+        return
+    from shegong.engines.mirror import mirror_layers
+    from shegong.engines.spark import required_endpoint
+
+    with warehouse.connect() as con:
+        copied = mirror_layers(con, required_endpoint(), layers)
+    context.log.info(f"Spark build mirrored into {warehouse.build_db}: {len(copied)} tables")
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -78,6 +96,7 @@ def declare_raw_layer(warehouse: WarehouseResource) -> None:
 def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     declare_raw_layer(warehouse)
     yield from dbt.cli(["build"], context=context).stream()
+    mirror_spark_build(context, warehouse, DBT_LAYERS)
 
 
 def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
@@ -103,6 +122,7 @@ def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     declare_raw_layer(warehouse)
     dbt_vars = json.dumps(_window_vars(context))
     yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+    mirror_spark_build(context, warehouse, ("marts",))
 
 
 dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
-from shegong.engines.spark import SparkEndpoint, connect
+from shegong.engines.mirror import spark_table_into_duckdb
+from shegong.engines.spark import SparkEndpoint
 
 
 @dataclass(frozen=True)
@@ -36,36 +36,6 @@ def duckdb_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[
     for table, column, data_type in rows:
         tables.setdefault(table, []).append((column, data_type))
     return tables
-
-
-def spark_table_into_duckdb(
-    con: duckdb.DuckDBPyConnection,
-    endpoint: SparkEndpoint,
-    spark_table: str,
-    columns: list[tuple[str, str]],
-    into: str,
-) -> int:
-    """Copy a Spark table into a DuckDB temp table with the given (DuckDB) column types; rows copied.
-
-    Spark sends every column as text (exact for decimals, dates and timestamps; doubles in Java's shortest
-    round-trip form), and DuckDB casts it back to the DuckDB build's type."""
-    select = ", ".join(f"cast(`{name}` as string) as `{name}`" for name, _ in columns)
-    hive = connect(endpoint)
-    try:
-        cursor = hive.cursor()
-        cursor.execute(f"select {select} from {spark_table}")
-        rows = cursor.fetchall()
-    finally:
-        hive.close()
-    names = [name for name, _ in columns]
-    arrow = pa.table({name: pa.array([r[i] for r in rows], pa.string()) for i, name in enumerate(names)})
-    casts = ", ".join(f"cast({_quote(n)} as {t}) as {_quote(n)}" for n, t in columns)
-    con.register("spark_rows", arrow)
-    try:
-        con.execute(f"create or replace temp table {_quote(into)} as select {casts} from spark_rows")
-    finally:
-        con.unregister("spark_rows")
-    return len(rows)
 
 
 def compare_marts(

@@ -283,10 +283,18 @@ def extract(fmt: str, files: tuple[Path, ...]) -> None:
     "--scale", default="small", show_default=True, help="small | medium | large | a number of workers"
 )
 @click.option("--no-incremental", is_flag=True, help="skip the incremental run (and the next month's data)")
-def bench(scale: str, no_incremental: bool) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default=None,
+    help="build engine of the measured runs (default: SHEGONG_ENGINE, else duckdb)",
+)
+def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
     """Time a full build stage by stage against a plain-DuckDB baseline, an incremental run and extraction."""
     import os
 
+    if engine is not None:  # the measured builds run in child processes that inherit the environment
+        os.environ["SHEGONG_ENGINE"] = engine
     from shegong.bench.report import LEGEND, extraction_table, stage_table, verdict_table, verdicts
     from shegong.bench.runner import BenchError, run_bench
 

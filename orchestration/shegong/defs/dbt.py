@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
+    DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
@@ -70,6 +71,32 @@ def declare_raw_layer(warehouse: WarehouseResource) -> None:
 DBT_LAYERS = ("reference", "staging", "intermediate", "marts")
 
 
+def engine_flags() -> list[str]:
+    """On Spark, stop at the first error: a lost endpoint otherwise fails every remaining model after its own
+    connection timeout, minutes before dbt gives up."""
+    return ["--fail-fast"] if engine() == "spark" else []
+
+
+def engine_stream(invocation):
+    """dbt's events; when dbt fails on Spark because the endpoint is gone, one line naming it instead of
+    dbt's exit code (the build stops, nothing is published, a rerun starts over cleanly)."""
+    try:
+        yield from invocation.stream()
+    except DagsterDbtCliRuntimeError:
+        if engine() == "spark":
+            from shegong.engines.spark import SparkUnavailable, execute, required_endpoint
+
+            endpoint = required_endpoint()
+            try:
+                execute(endpoint, ["select 1"])
+            except SparkUnavailable as lost:
+                raise dg.Failure(
+                    description=f"dbt on Spark stopped mid-build, {lost} — the published warehouse is unchanged; "
+                    "run again once the endpoint answers"
+                ) from None
+        raise
+
+
 def mirror_spark_build(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, layers: tuple[str, ...]
 ) -> None:
@@ -95,7 +122,7 @@ def mirror_spark_build(
 )
 def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     declare_raw_layer(warehouse)
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from engine_stream(dbt.cli(["build", *engine_flags()], context=context))
     mirror_spark_build(context, warehouse, DBT_LAYERS)
 
 
@@ -121,7 +148,7 @@ def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
 def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     declare_raw_layer(warehouse)
     dbt_vars = json.dumps(_window_vars(context))
-    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+    yield from engine_stream(dbt.cli(["build", "--vars", dbt_vars, *engine_flags()], context=context))
     mirror_spark_build(context, warehouse, ("marts",))
 
 

@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres,spark]'
 	touch $(STAMP)
 
 # The dbt manifest is prepared at install time, never parsed when Dagster loads the code location.
@@ -23,7 +23,7 @@ install: $(STAMP) $(MANIFEST)
 
 run: install
 	$(BIN)/shegong generate --if-empty
-	$(BIN)/shegong run
+	$(if $(ENGINE),SHEGONG_ENGINE=$(ENGINE) )$(BIN)/shegong run
 
 test: install
 	$(BIN)/python -m pytest

@@ -15,3 +15,27 @@
     {%- endif -%}
     {%- if conditions -%}({{ conditions | join(' and ') }}){%- else -%}(1 = 1){%- endif -%}
 {%- endmacro %}
+
+{#-
+    Config of the monthly incremental marts, per engine: DuckDB deletes and re-inserts the run's months
+    (delete+insert on the month column); Spark's Parquet tables have no delete, so they are partitioned by the
+    month and a run overwrites exactly the partitions it writes (insert_overwrite, dynamic partition overwrite).
+-#}
+{% macro monthly_incremental_config(month_column) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'insert_overwrite',
+            'partition_by': [month_column],
+            'file_format': 'parquet',
+            'on_schema_change': 'fail',
+        }) }}
+    {%- else -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': month_column,
+            'on_schema_change': 'fail',
+        }) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -136,6 +136,8 @@ def _plain(line: str) -> None:
 def run(wait: bool) -> None:
     """Ingest the landing folders, build the marts, validate and publish (in-process Dagster runs)."""
     from shegong.config import ConfigurationError, checked_pii_key
+    from shegong.engines import EngineConfigError
+    from shegong.engines.spark import SparkUnavailable
     from shegong.pipeline import NothingToBuild, run_pipeline
     from shegong.runlock import RunInProgress
 
@@ -177,6 +179,8 @@ def run(wait: bool) -> None:
                 summary = run_pipeline(on_step, wait_seconds=6 * 3600 if wait else 0)
         except (NothingToBuild, RunInProgress) as exc:
             fail(str(exc))
+        except (EngineConfigError, SparkUnavailable) as exc:
+            fail(f"{exc} (the published warehouse is unchanged)")
         bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
     for failure in summary.failures:
         console.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
@@ -251,9 +255,66 @@ def _explain_warnings(current, failed_checks: list[str]) -> None:
 
 
 @main.command()
-def status() -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="the publication and rows of every mart as one JSON object"
+)
+def status(as_json: bool) -> None:
     """What is published, when, rows per mart, last validation result."""
-    _print_status(settings().published_db)
+    if not as_json:
+        _print_status(settings().published_db)
+        return
+    from shegong.status import read_status
+
+    published = settings().published_db
+    current = read_status(published)
+    publication = None
+    if current is not None:
+        publication = {
+            "run_id": current.run_id,
+            "published_at": current.published_at.isoformat(timespec="seconds"),
+            "path": str(published),
+            "expectations_passed": current.expectations_passed,
+            "expectations_failed_warning": current.expectations_failed,
+            "validation_report": current.report_path,
+        }
+    rows = current.rows_by_table if current is not None else {}
+    out.print_json(json.dumps({"published": publication, "rows_by_mart": rows}, ensure_ascii=False))
+
+
+@main.group()
+def spark() -> None:
+    """The local Spark Thrift server (pyspark's Spark on Java 17) under <SHEGONG_WAREHOUSE_DIR>/spark."""
+
+
+def _spark_folder() -> Path:
+    return settings().warehouse_dir / "spark"
+
+
+@spark.command("start")
+def spark_start() -> None:
+    """Start it on 127.0.0.1 (a free port) and wait until it answers; prints its pid and the variables to export."""
+    from shegong.engines.spark import SparkUnavailable, start_local_server
+
+    try:
+        server = start_local_server(_spark_folder())
+    except SparkUnavailable as exc:
+        fail(str(exc))
+    console.print(f"Spark Thrift server pid {server.pid} on {server.endpoint.address} (log {server.log})")
+    for name, value in server.endpoint.environment().items():
+        out.print(f"export {name}={value}", highlight=False)
+
+
+@spark.command("stop")
+def spark_stop() -> None:
+    """Stop the server `shegong spark start` started, by its pid."""
+    from shegong.engines.spark import recorded_server, stop_local_server
+
+    server = recorded_server(_spark_folder())
+    if server is None:
+        console.print(f"no local Spark Thrift server is running for {_spark_folder()}")
+        return
+    stop_local_server(server)
+    console.print(f"stopped the Spark Thrift server pid {server.pid}")
 
 
 @main.command()
@@ -369,10 +430,18 @@ def review(limit: int, doc: str | None, template: Path | None, files: tuple[Path
     "--scale", default="small", show_default=True, help="small | medium | large | a number of workers"
 )
 @click.option("--no-incremental", is_flag=True, help="skip the incremental run (and the next month's data)")
-def bench(scale: str, no_incremental: bool) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default=None,
+    help="build engine of the measured runs (default: SHEGONG_ENGINE, else duckdb)",
+)
+def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
     """Time a full build stage by stage against a plain-DuckDB baseline, an incremental run and extraction."""
     import os
 
+    if engine is not None:  # the measured builds run in child processes that inherit the environment
+        os.environ["SHEGONG_ENGINE"] = engine
     from shegong.bench.report import LEGEND, extraction_table, stage_table, verdict_table, verdicts
     from shegong.bench.runner import BenchError, run_bench
 

@@ -7,8 +7,10 @@ history). PostgreSQL for runs, event logs and schedules/sensors when the environ
 - SHEGONG_PG_URL=postgresql://user:password@host:5432/dagster, or
 - DAGSTER_PG_HOST (+ DAGSTER_PG_USERNAME, DAGSTER_PG_PASSWORD, DAGSTER_PG_DB, DAGSTER_PG_PORT).
 
-PostgreSQL needs the dagster-postgres package (`pip install dagster-postgres==0.29.27`, the release paired with
-dagster 1.13.27); it is not a dependency of the project.
+The URL's driver is always psycopg2: SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which
+dagster-postgres does not install, so a plain URL is rewritten to `postgresql+psycopg2://` (an explicit driver
+is kept). PostgreSQL needs the `postgres` extra (`pip install -e '.[postgres]'`: dagster-postgres 0.29.27, the
+release paired with dagster 1.13.27); `make install` installs it for development and tests.
 
 Dagster's `storage:` block is a selector (sqlite | postgres | custom) without conditionals, so this class is
 the `custom` storage: it returns Dagster's own SQLite or PostgreSQL storage object, built per process from the
@@ -31,20 +33,46 @@ from dagster._serdes import ConfigurableClass, ConfigurableClassData
 PG_URL_ENV = "SHEGONG_PG_URL"
 PG_HOST_ENV = "DAGSTER_PG_HOST"
 POSTGRES_PACKAGE = "dagster-postgres==0.29.27"
+# dagster-postgres depends on psycopg2; SQLAlchemy 2.1's default driver for postgresql:// is psycopg (3).
+PG_DRIVER_SCHEME = "postgresql+psycopg2"
 
 
 def postgres_url(environ: Mapping[str, str] | None = None) -> str | None:
     """The PostgreSQL connection string the environment names, or None for SQLite."""
     env = os.environ if environ is None else environ
     if env.get(PG_URL_ENV):
-        return env[PG_URL_ENV]
+        return with_psycopg2_driver(env[PG_URL_ENV])
     if env.get(PG_HOST_ENV):
         user = quote(env.get("DAGSTER_PG_USERNAME", "dagster"))
         password = env.get("DAGSTER_PG_PASSWORD", "")
         userinfo = f"{user}:{quote(password)}" if password else user
         host, port = env[PG_HOST_ENV], env.get("DAGSTER_PG_PORT", "5432")
-        return f"postgresql://{userinfo}@{host}:{port}/{env.get('DAGSTER_PG_DB', 'dagster')}"
+        return f"{PG_DRIVER_SCHEME}://{userinfo}@{host}:{port}/{env.get('DAGSTER_PG_DB', 'dagster')}"
     return None
+
+
+def with_psycopg2_driver(url: str) -> str:
+    """`postgresql://` or `postgres://` names no driver, and SQLAlchemy 2.1 would pick psycopg 3; name psycopg2.
+    A URL that names its driver (`postgresql+...://`) is left as it is."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        return f"{PG_DRIVER_SCHEME}://{rest}"
+    return url
+
+
+def postgres_location(url: str) -> str:
+    """host:port/database of a PostgreSQL URL, for messages: never the user's password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return f"{parsed.host}:{parsed.port or 5432}/{parsed.database}"
+
+
+def connection_reason(exc: BaseException) -> str:
+    """The server's own reason on one line ('password authentication failed for user …', 'Connection refused')."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    reason = text.rsplit("failed:", 1)[-1].strip()
+    return reason.removeprefix("FATAL:").strip() or type(exc).__name__
 
 
 def sqlite_dir(base_dir: str, environ: Mapping[str, str] | None = None) -> str:
@@ -74,10 +102,17 @@ class ShegongStorage(DagsterStorage, ConfigurableClass):
         except ImportError as exc:
             raise RuntimeError(
                 f"{PG_URL_ENV} or {PG_HOST_ENV} is set, so the Dagster instance wants PostgreSQL storage, but "
-                f"dagster-postgres is not installed: `.venv/bin/pip install {POSTGRES_PACKAGE}` (or unset the "
-                "variable for the local SQLite storage)"
+                f"dagster-postgres is not installed: `.venv/bin/pip install -e '.[postgres]'` ({POSTGRES_PACKAGE}; "
+                "or unset the variable for the local SQLite storage)"
             ) from exc
-        return DagsterPostgresStorage(postgres_url=url)
+        try:
+            return DagsterPostgresStorage(postgres_url=url)
+        except Exception as exc:  # psycopg2 / SQLAlchemy OperationalError, after dagster-postgres' retries
+            raise RuntimeError(
+                f"cannot connect to Dagster's PostgreSQL storage at {postgres_location(url)}: {connection_reason(exc)} "
+                f"— check the server is up and {PG_URL_ENV} (or DAGSTER_PG_*) names the right host, port, database, "
+                "user and password"
+            ) from None
 
     # Never instantiated: from_config_value returns Dagster's own storages.
     @property

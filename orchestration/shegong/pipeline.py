@@ -143,10 +143,13 @@ def run_pipeline(
     """Build everything the landing folders hold; or, incrementally, only the given reporting `months` (the
     registry partitions ingested and incremental models rebuilt) and report `documents` (file names; [] for
     none) — the marts are rebuilt, validated and published either way. One run at a time per warehouse: a
-    second waits up to `wait_seconds`, then raises RunInProgress."""
+    second waits up to `wait_seconds`, then raises RunInProgress. On SHEGONG_ENGINE=spark, within the engine's
+    session (a local Thrift server for the run's duration unless an endpoint is configured)."""
+    from shegong.engines import engine_session
+
     current = settings()
     checked_pii_key(current.pii_key, current.production)  # production refuses the public key before anything
-    with run_lock(current.warehouse_dir, wait_seconds):
+    with run_lock(current.warehouse_dir, wait_seconds), engine_session(current.warehouse_dir):
         started = dt.datetime.now()
         summary = _run_pipeline(current, progress, months, documents)
         summary.file_findings = _file_findings(current, started)

@@ -80,10 +80,16 @@ def test_postgres_is_chosen_by_environment(home, monkeypatch):
     from shegong.instance_storage import postgres_url
 
     assert postgres_url({}) is None
-    assert postgres_url({"SHEGONG_PG_URL": "postgresql://a:b@db:5432/x"}) == "postgresql://a:b@db:5432/x"
+    # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; dagster-postgres installs psycopg2.
+    assert (
+        postgres_url({"SHEGONG_PG_URL": "postgresql://a:b@db:5432/x"})
+        == "postgresql+psycopg2://a:b@db:5432/x"
+    )
+    assert postgres_url({"SHEGONG_PG_URL": "postgres://a@db/x"}) == "postgresql+psycopg2://a@db/x"
+    assert postgres_url({"SHEGONG_PG_URL": "postgresql+psycopg2://a@db/x"}) == "postgresql+psycopg2://a@db/x"
     assert (
         postgres_url({"DAGSTER_PG_HOST": "db", "DAGSTER_PG_USERNAME": "dag", "DAGSTER_PG_PASSWORD": "p@ss"})
-        == "postgresql://dag:p%40ss@db:5432/dagster"
+        == "postgresql+psycopg2://dag:p%40ss@db:5432/dagster"
     )
     monkeypatch.setenv("SHEGONG_PG_URL", "postgresql://dagster@127.0.0.1:1/dagster")
     if importlib.util.find_spec("dagster_postgres") is None:

@@ -74,7 +74,7 @@ by_source as (
 
 select
     region_code,
-    {{ dbt.listagg('seen_in', "', '", "order by seen_in") }} as seen_in,
+    {{ sorted_listagg('seen_in', "', '") }} as seen_in,
     sum(case when seen_in <> 'reports' then row_count else 0 end) as registry_row_count,
     max(case when seen_in <> 'reports' then 1 else 0 end) = 1 as is_used_by_registries,
     max(case when seen_in = 'reports' then 1 else 0 end) = 1 as is_used_by_reports

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_month',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**monthly_incremental_config('period_month')) }}
 
 {#- One row per attendee per session; incremental by the attendance's reporting month. -#}
 with

@@ -1,16 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**monthly_incremental_config('month_start')) }}
 
 {#-
     Certified workers by county, highest level held and month (one version in force per person and month, so
     rows count people). Incremental: a run with vars min_month/max_month rebuilds exactly those months
-    (delete+insert on month_start); without them every month is rebuilt.
+    (delete+insert on month_start in DuckDB, insert_overwrite of the month partitions on Spark); without them
+    every month is rebuilt.
 -#}
 with
 

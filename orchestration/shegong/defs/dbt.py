@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
+    DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
@@ -24,6 +25,8 @@ from dagster_dbt import (
 
 from shegong.config import DBT_PROJECT_DIR
 from shegong.defs.partitions import monthly_partitions
+from shegong.defs.resources import WarehouseResource
+from shegong.engines import dbt_target, engine
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -56,6 +59,59 @@ translator = ShegongDbtTranslator(
 )
 
 
+def declare_raw_layer(warehouse: WarehouseResource) -> None:
+    """On Spark, dbt's raw sources are external tables over the Parquet lake ingest wrote: declare them (again)
+    before dbt reads them. DuckDB reads the build file's raw schema, written by the same ingest."""
+    if engine() == "spark":
+        from shegong.engines.spark import register_lake, required_endpoint
+
+        register_lake(required_endpoint(), warehouse.lake)
+
+
+DBT_LAYERS = ("reference", "staging", "intermediate", "marts")
+
+
+def engine_flags() -> list[str]:
+    """On Spark, stop at the first error: a lost endpoint otherwise fails every remaining model after its own
+    connection timeout, minutes before dbt gives up."""
+    return ["--fail-fast"] if engine() == "spark" else []
+
+
+def engine_stream(invocation):
+    """dbt's events; when dbt fails on Spark because the endpoint is gone, one line naming it instead of
+    dbt's exit code (the build stops, nothing is published, a rerun starts over cleanly)."""
+    try:
+        yield from invocation.stream()
+    except DagsterDbtCliRuntimeError:
+        if engine() == "spark":
+            from shegong.engines.spark import SparkUnavailable, execute, required_endpoint
+
+            endpoint = required_endpoint()
+            try:
+                execute(endpoint, ["select 1"])
+            except SparkUnavailable as lost:
+                raise dg.Failure(
+                    description=f"dbt on Spark stopped mid-build, {lost} — the published warehouse is unchanged; "
+                    "run again once the endpoint answers"
+                ) from None
+        raise
+
+
+def mirror_spark_build(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, layers: tuple[str, ...]
+) -> None:
+    """On Spark, copy what dbt built into the build DuckDB file's same schemas, so the Great Expectations checks
+    and write-audit-publish that follow run unchanged on Spark's output."""
+    if engine() != "spark":
+        return
+    from shegong.engines.mirror import mirror_layers
+    from shegong.engines.spark import required_endpoint
+
+    with warehouse.connect() as con:
+        copied = mirror_layers(con, required_endpoint(), layers)
+    context.log.info(f"Spark build mirrored into {warehouse.build_db}: {len(copied)} tables")
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -64,8 +120,10 @@ translator = ShegongDbtTranslator(
     name="dbt_tables",
     pool="warehouse_writer",
 )
-def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    declare_raw_layer(warehouse)
+    yield from engine_stream(dbt.cli(["build", *engine_flags()], context=context))
+    mirror_spark_build(context, warehouse, DBT_LAYERS)
 
 
 def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
@@ -87,9 +145,11 @@ def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     name="dbt_incremental",
     pool="warehouse_writer",
 )
-def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    declare_raw_layer(warehouse)
     dbt_vars = json.dumps(_window_vars(context))
-    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+    yield from engine_stream(dbt.cli(["build", "--vars", dbt_vars, *engine_flags()], context=context))
+    mirror_spark_build(context, warehouse, ("marts",))
 
 
 dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]
@@ -101,4 +161,5 @@ def dbt_resource() -> DbtCliResource:
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        target=dbt_target(),  # dev (DuckDB) or spark, from SHEGONG_ENGINE
     )

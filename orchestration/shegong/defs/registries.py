@@ -62,6 +62,8 @@ def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
             outcome = ingest_registry(
                 con, contract, files, warehouse.protector(), warehouse.landing, first_month=first
             )
+            # The open raw layer every engine reads (shegong/lake.py).
+            warehouse.export_to_lake(con, [f"raw.{contract.registry}", *AUDIT_LAKE_TABLES])
         for rejected in outcome.rejected:
             context.log.warning(f"asset raw/{contract.registry}: file rejected: {rejected.error}")
         if warehouse.uses_development_key:
@@ -161,9 +163,12 @@ def reference_data(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         regions = load_gazetteer(con)
         metrics = load_metric_catalogue(con)
+        warehouse.export_to_lake(con, ["raw.gazetteer", "raw.metric_catalogue"])
     yield dg.MaterializeResult(asset_key=["raw", "gazetteer"], metadata={"rows": regions})
     yield dg.MaterializeResult(asset_key=["raw", "metric_catalogue"], metadata={"rows": metrics})
 
+
+AUDIT_LAKE_TABLES = ("audit.quarantined_rows", "audit.ingested_files")
 
 registry_contracts = list(contracts().values())
 registry_assets = [build_registry_asset(c) for c in registry_contracts]

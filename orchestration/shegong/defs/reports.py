@@ -30,6 +30,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         outcomes = ingest_reports(
             con, [present[doc] for doc in sorted(wanted & set(present))], warehouse.landing
         )
+        warehouse.export_to_lake(con, ["raw.report_documents", "raw.report_facts"])
     quality = []
     for outcome in outcomes:
         if outcome.status == "rejected":

@@ -12,6 +12,7 @@ from shegong.config import PII_KEY_VARIABLE, checked_pii_key, duckdb_config, set
 from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
 from shegong.ingest.reports import ensure_report_tables
+from shegong.lake import export_tables, lake_dir
 
 LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 16)
 
@@ -46,6 +47,8 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_dir: str
     pii_key: str | None = None
     production: bool = False
+    # The Parquet raw layer both engines read (shegong/lake.py); SHEGONG_LAKE, "" for <warehouse_dir>/lake.
+    lake_dir: str = ""
 
     @classmethod
     def from_environment(cls) -> "WarehouseResource":
@@ -56,6 +59,7 @@ class WarehouseResource(dg.ConfigurableResource):
             warehouse_dir=str(current.warehouse_dir),
             pii_key=dg.EnvVar(PII_KEY_VARIABLE) if not current.uses_development_key else None,
             production=current.production,
+            lake_dir=str(lake_dir(current.warehouse_dir)),
         )
 
     @property
@@ -67,8 +71,16 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.landing_dir)
 
     @property
+    def lake(self) -> Path:
+        return Path(self.lake_dir) if self.lake_dir else Path(self.warehouse_dir) / "lake"
+
+    @property
     def published_db(self) -> Path:
         return Path(self.warehouse_dir) / "shegong.duckdb"
+
+    def export_to_lake(self, con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
+        """Write build tables (`raw.workers`, `audit.quarantined_rows` …) to the Parquet lake, rows per table."""
+        return export_tables(con, self.lake, tables)
 
     def protector(self) -> PiiProtector:
         return PiiProtector(checked_pii_key(self.pii_key, self.production))

@@ -56,26 +56,20 @@ def file_findings(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = No
         {"since": since, "pct": QUARANTINE_WARNING_PCT},
     ).fetchall()
     findings = []
-    for registry, source_file, status, error, earlier, rows_in, quarantined in rows:
+    for registry, source_file, status, error, earlier, rows_in, quarantined, landed_at in rows:
+        counts = {"rows_in": rows_in or 0, "rows_quarantined": quarantined or 0, "landed_at": landed_at}
         if status == "rejected":
             # The reason as recorded, without the file name it starts with (the finding names the file).
-            reason = (
-                error.split(": ", 1)[1] if error.startswith(source_file.rsplit("/", 1)[-1] + ": ") else error
-            )
-            findings.append(FileFinding(registry, source_file, "rejected", f"rejected: {reason}"))
+            name = source_file.rsplit("/", 1)[-1]
+            reason = error.split(": ", 1)[1] if error.startswith(name + ": ") else error
+            findings.append(FileFinding(registry, source_file, "rejected", f"rejected: {reason}", **counts))
         elif status == "duplicate":
-            findings.append(
-                FileFinding(registry, source_file, "duplicate", f"not loaded: the same content as {earlier}")
-            )
+            detail = f"not loaded: the same content as {earlier}"
+            findings.append(FileFinding(registry, source_file, "duplicate", detail, **counts))
         else:
-            share = 100 * quarantined / rows_in
-            findings.append(
-                FileFinding(
-                    registry,
-                    source_file,
-                    "quarantine_share",
-                    f"{quarantined:,} of {rows_in:,} rows quarantined ({share:.0f}%, warning above "
-                    f"{QUARANTINE_WARNING_PCT}%)",
-                )
+            detail = (
+                f"{quarantined:,} of {rows_in:,} rows quarantined ({100 * quarantined / rows_in:.0f}%, warning "
+                f"above {QUARANTINE_WARNING_PCT}%)"
             )
+            findings.append(FileFinding(registry, source_file, "quarantine_share", detail, **counts))
     return findings

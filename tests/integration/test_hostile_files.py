@@ -493,3 +493,20 @@ def test_the_reports_and_review_folders_account_for_every_entry_and_follow_no_li
         assert recorded == 6
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_file_with_a_header_and_no_rows_is_a_current_file_of_none(con, landing, suffix):
+    name = f"320585_2024-03_empty{suffix}"
+    if suffix == ".csv":
+        write_csv(landing / "workers" / name, WORKER_HEADER, [])
+    else:
+        write_xlsx(landing / "workers" / name, WORKER_HEADER, [])
+    run(con, landing)
+    audit = record(con, name)
+    assert (audit["status"], audit["rows_in"], audit["rows_clean"], audit["rows_quarantined"]) == (
+        "current",
+        0,
+        0,
+        0,
+    )

@@ -195,7 +195,9 @@ class _Records(_Table):
             widths = np.minimum(widths, width)
         else:
             widths = None
-        columns = [_column_text(values) for values in zip(*rows, strict=True)] if rows else []
+        if not rows:  # a header and no data: the header's columns, empty
+            return [pa.array([], pa.string()) for _ in range(width)], numbers, None
+        columns = [_column_text(values) for values in zip(*rows, strict=True)]
         return columns, numbers, widths
 
 

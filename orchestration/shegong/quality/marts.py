@@ -76,9 +76,11 @@ def mart_suite(name: str, node: dict, tests: list[dict], schemas: dict[str, str]
                 exact_match=False,
             )
         )
-    out.append(
-        a.x("expect_table_row_count_to_be_between", "warning", f"marts.{name} is not empty.", min_value=1)
-    )
+    # A mart empty by design until something lands (analysts' reviews) says so in its dbt meta.
+    if not (node.get("config", {}).get("meta") or node.get("meta") or {}).get("may_be_empty"):
+        out.append(
+            a.x("expect_table_row_count_to_be_between", "warning", f"marts.{name} is not empty.", min_value=1)
+        )
     seen: set[tuple] = set()
     for test in sorted(tests, key=lambda t: (t["name"], str(t["column"]))):
         column, kwargs = test["column"], test["kwargs"]

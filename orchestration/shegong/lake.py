@@ -35,7 +35,7 @@ MONTHLY_RAW_TABLES = (
     "training_attendance",
     "regions",
 )
-WHOLE_RAW_TABLES = ("gazetteer", "metric_catalogue", "report_documents", "report_facts")
+WHOLE_RAW_TABLES = ("gazetteer", "metric_catalogue", "report_documents", "report_facts", "report_reviews")
 AUDIT_TABLES = ("quarantined_rows", "ingested_files")
 NO_MONTH = "none"  # partition of a rejected file whose month could not be read from its name
 

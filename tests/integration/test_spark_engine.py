@@ -117,7 +117,18 @@ def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
 
     landing, held = tmp_path / "landing", tmp_path / "held_back"
     generated = subprocess.run(
-        [str(BIN / "shegong"), "generate", "--scale", "small", "--out", str(landing)],
+        [
+            str(BIN / "shegong"),
+            "generate",
+            "--scale",
+            "small",
+            "--start-month",
+            "2024-01",
+            "--months",
+            "12",
+            "--out",
+            str(landing),
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -88,6 +88,10 @@ def report_reviews(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     with warehouse.connect() as con:
         outcomes = ingest_reviews(con, files, warehouse.landing)
         reviews = con.execute("select count(*) from raw.report_reviews").fetchone()[0]
+        # The open raw layer every engine reads (shegong/lake.py).
+        warehouse.export_to_lake(
+            con, ["raw.report_reviews", "audit.quarantined_rows", "audit.ingested_files"]
+        )
     for outcome in outcomes:
         if outcome.status == "rejected":
             context.log.error(f"asset raw/report_reviews: {outcome.error}")

@@ -311,17 +311,14 @@ class RegistryLoader:
             self._record(
                 name,
                 sha256,
-                None,
-                None,
+                now,
                 {
                     "size_bytes": size,
                     "status": "rejected",
                     "error": prepared.rejection,
-                    "ingested_at": now,
                     "rows_in": 0,
                     "rows_clean": 0,
                     "rows_quarantined": 0,
-                    "first_seen_at": now,
                 },
             )
             return FileOutcome(name, "rejected", error=prepared.rejection)
@@ -332,8 +329,7 @@ class RegistryLoader:
             self._record(
                 name,
                 sha256,
-                region,
-                month,
+                now,
                 {
                     "size_bytes": size,
                     "encoding": source.encoding,
@@ -341,8 +337,6 @@ class RegistryLoader:
                     "period_month": month,
                     "status": "duplicate",
                     "duplicate_of": earlier,
-                    "ingested_at": now,
-                    "first_seen_at": now,
                     "rows_in": 0,
                     "rows_clean": 0,
                     "rows_quarantined": 0,
@@ -384,8 +378,7 @@ class RegistryLoader:
         self._record(
             name,
             sha256,
-            region,
-            month,
+            now,
             {
                 "size_bytes": size,
                 "encoding": source.encoding,
@@ -398,8 +391,6 @@ class RegistryLoader:
                 "unknown_columns": [pii.scrub_identifiers(c) for c in source.unknown_columns],
                 "missing_optional_columns": source.missing_optional,
                 "status": "current",
-                "ingested_at": now,
-                "first_seen_at": now,
             },
         )
         self._pending += clean.num_rows + len(quarantined)
@@ -425,11 +416,22 @@ class RegistryLoader:
                 self.con.unregister("incoming_rows")
         self._raw, self._quarantine, self._records, self._pending = [], [], [], 0
 
-    def _record(self, name: str, sha256: str, region, month, values: dict) -> None:
-        """A file version's row in audit.ingested_files."""
-        record = {"registry": self.contract.registry, "source_file": name, "source_sha256": sha256, **values}
+    def _record(self, name: str, sha256: str, now: dt.datetime, values: dict) -> None:
+        """A file version's row in audit.ingested_files, first seen (and recorded) `now`."""
+        record = {
+            "registry": self.contract.registry,
+            "source_file": name,
+            "source_sha256": sha256,
+            "ingested_at": now,
+            "first_seen_at": now,
+            **values,
+        }
         self._records.append(record)
-        self.files[(name, sha256)] = [values["status"], region, month]
+        self.files[(name, sha256)] = [
+            values["status"],
+            values.get("reporting_region"),
+            values.get("period_month"),
+        ]
         self._by_content.setdefault(sha256, []).append((name, sha256))
 
     def _supersede(self, name: str, region, month, now) -> list[str]:

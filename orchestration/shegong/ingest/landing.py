@@ -19,6 +19,7 @@ import os
 import stat
 from pathlib import Path
 
+from shegong.ingest.pii import scrub_identifiers
 from shegong.ingest.reading import FileRejected, file_digest, period_of
 
 IGNORED_SUFFIXES = (".meta.json",)
@@ -74,6 +75,16 @@ def entry_problem(path: Path) -> tuple[str, str] | None:
             "close the workbook and remove the lock file",
         )
     return None
+
+
+def unexpected_failure(path: Path, exc: BaseException, step: str = "reading") -> str:
+    """One line for a file whose reader (or loader) failed in a way no check foresaw: the file is rejected with
+    it, identifiers masked, and the other files go on."""
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    return scrub_identifiers(
+        f"{path.name}: {step} failed ({type(exc).__name__}: {first_line}) — the file is set aside; "
+        "report it with the file"
+    )
 
 
 def entry_digest(path: Path) -> tuple[str, int]:

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from shegong.contracts import Contract, contracts
 from shegong.ingest import pii
 from shegong.ingest.fingerprints import key_fingerprints
-from shegong.ingest.landing import entry_digest, entry_problem
+from shegong.ingest.landing import entry_digest, entry_problem, unexpected_failure
 from shegong.ingest.reading import FileRejected, RegistryFile, read_registry_file
 from shegong.ingest.rows import ValidatedRows, redacted_cells, validate_rows
 
@@ -164,9 +164,7 @@ def prepare_file(
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a reader's bug or a native library's panic: this file's problem only
-        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-        reason = f"{path.name}: reading failed ({type(exc).__name__}: {first_line}) — the file is set aside; report it with the file"
-        return PreparedFile(path, rejection=pii.scrub_identifiers(reason))
+        return PreparedFile(path, rejection=unexpected_failure(path, exc))
     keys = checked.clean.select([_key_column(contract, k) for k in contract.primary_key])
     if contract.key_scope == "period":
         keys = keys.append_column("_period_month", _constant(source.period_month, pa.date32(), keys.num_rows))
@@ -245,11 +243,7 @@ def ingest_file(
         raise
     except Exception as exc:
         con.execute("rollback")
-        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-        reason = pii.scrub_identifiers(
-            f"{path.name}: loading failed ({type(exc).__name__}: {first_line}) — the file is set aside; "
-            "report it with the file"
-        )
+        reason = unexpected_failure(path, exc, "loading")
         con.execute("begin transaction")
         loader = RegistryLoader(con, contract, index_table=False)
         outcome = loader.load(PreparedFile(path, rejection=reason), name, sha256, size, now)

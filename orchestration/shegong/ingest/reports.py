@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem
+from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem, unexpected_failure
 from shegong.ingest.load import landing_name
 from shegong.ingest.pii import scrub_identifiers
 from shegong.ingest.reading import file_digest
@@ -241,11 +241,10 @@ def ingest_reports(
             raise
         except Exception as exc:  # a document the reader cannot take is that document's rejection only
             error = (
-                str(exc)
+                scrub_identifiers(str(exc).splitlines()[0])
                 if isinstance(exc, ReportReadError)
-                else f"{path.name}: reading failed ({type(exc).__name__}: {str(exc)[:200]})"
+                else unexpected_failure(path, exc)
             )
-            error = scrub_identifiers(error.splitlines()[0] if error else type(exc).__name__)
             files.append(
                 {"source_file": name, "source_sha256": sha256, "size_bytes": size, "rows": 0}
                 | {"status": "rejected", "error": error}

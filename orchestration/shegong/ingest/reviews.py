@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from shegong.contracts import FileLimits
-from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem
+from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem, unexpected_failure
 from shegong.ingest.load import landing_name
 from shegong.ingest.pii import mask_name, scrub_identifiers
 from shegong.ingest.records import split_records
@@ -392,11 +392,10 @@ def ingest_reviews(
             raise
         except Exception as exc:  # one review file's problem is its rejection, never the batch's
             error = (
-                str(exc)
+                scrub_identifiers((str(exc).splitlines() or [type(exc).__name__])[0])
                 if isinstance(exc, ReviewFileError | OSError)
-                else f"{path.name}: reading failed ({type(exc).__name__})"
+                else unexpected_failure(path, exc)
             )
-            error = scrub_identifiers(error.splitlines()[0] if error else type(exc).__name__)
             files.append(record | {"status": "rejected", "error": error, "rows_in": 0, "clean": 0, "bad": 0})
             outcomes.append(ReviewOutcome(name, "rejected", error=error))
             continue

@@ -44,6 +44,10 @@ class SparkUnavailable(RuntimeError):
     """The Spark endpoint cannot be used: the message names it and says what to do (one line)."""
 
 
+class SparkCredentialRefused(SparkUnavailable):
+    """The endpoint answered and refused the user or password: retrying cannot help."""
+
+
 @dataclass(frozen=True)
 class SparkEndpoint:
     host: str
@@ -129,7 +133,7 @@ def connect(endpoint: SparkEndpoint, database: str | None = None):
             database=database or "default",
         )
     except TTransportException as exc:
-        raise SparkUnavailable(
+        raise SparkCredentialRefused(
             f"the Spark Thrift endpoint {endpoint.address} refused user {endpoint.user!r} "
             f"(auth {endpoint.auth}: {_first_line(exc)}): check SHEGONG_SPARK_USER, SHEGONG_SPARK_AUTH and "
             "SHEGONG_SPARK_PASSWORD"
@@ -229,7 +233,24 @@ def recorded_server(folder: Path) -> LocalThriftServer | None:
     return server if server.running() else None
 
 
-def thrift_server_command(home: Path, folder: Path, port: int, driver_memory: str) -> list[str]:
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A local server that checks passwords: a Hive `PasswdAuthenticationProvider` class on `class_path`
+    (hive.server2.authentication=CUSTOM), and the credential start-up probes it with. Nothing of it is recorded
+    in `thrift.json`."""
+
+    class_name: str
+    class_path: Path
+    user: str
+    password: str
+
+    def endpoint(self, port: int) -> SparkEndpoint:
+        return SparkEndpoint("127.0.0.1", port, user=self.user, auth="CUSTOM", password=self.password)
+
+
+def thrift_server_command(
+    home: Path, folder: Path, port: int, driver_memory: str, password_check: PasswordCheck | None = None
+) -> list[str]:
     metastore = folder / "metastore_db"
     conf = {
         "spark.sql.warehouse.dir": str(folder / "warehouse"),
@@ -256,19 +277,21 @@ def thrift_server_command(home: Path, folder: Path, port: int, driver_memory: st
         "--name",
         "shegong-thrift",
     ]
+    hiveconf = {"hive.server2.thrift.port": str(port), "hive.server2.thrift.bind.host": "127.0.0.1"}
+    if password_check is not None:
+        command += ["--driver-class-path", str(password_check.class_path)]
+        hiveconf["hive.server2.authentication"] = "CUSTOM"
+        hiveconf["hive.server2.custom.authentication.class"] = password_check.class_name
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
-    command += [
-        "--hiveconf",
-        f"hive.server2.thrift.port={port}",
-        "--hiveconf",
-        "hive.server2.thrift.bind.host=127.0.0.1",
-        "spark-internal",
-    ]
-    return command
+    for key, value in hiveconf.items():
+        command += ["--hiveconf", f"{key}={value}"]
+    return [*command, "spark-internal"]
 
 
-def start_local_server(folder: Path, driver_memory: str = "1g") -> LocalThriftServer:
+def start_local_server(
+    folder: Path, driver_memory: str = "1g", password_check: PasswordCheck | None = None
+) -> LocalThriftServer:
     """Start a local Thrift server for `folder` (or return the one already running there) and wait until it
     answers a query."""
     folder = folder.resolve()
@@ -290,7 +313,7 @@ def start_local_server(folder: Path, driver_memory: str = "1g") -> LocalThriftSe
     log = folder / "thrift.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            thrift_server_command(home, folder, port, driver_memory),
+            thrift_server_command(home, folder, port, driver_memory, password_check),
             cwd=folder,
             env=env,
             stdout=out,
@@ -301,7 +324,7 @@ def start_local_server(folder: Path, driver_memory: str = "1g") -> LocalThriftSe
     server = LocalThriftServer(pid=process.pid, port=port, folder=str(folder))
     _state_file(folder).write_text(json.dumps(asdict(server)))
     try:
-        wait_until_answering(server, process)
+        wait_until_answering(server, process, password_check.endpoint(port) if password_check else None)
     except BaseException:
         stop_local_server(server)
         raise
@@ -316,7 +339,10 @@ def _log_reason(log: Path) -> str:
     return " ".join((errors or lines or ["empty log"])[-1].split())[:300]
 
 
-def wait_until_answering(server: LocalThriftServer, process: subprocess.Popen | None = None) -> None:
+def wait_until_answering(
+    server: LocalThriftServer, process: subprocess.Popen | None = None, endpoint: SparkEndpoint | None = None
+) -> None:
+    endpoint = endpoint or server.endpoint
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
         if process is not None and process.poll() is not None:
@@ -325,8 +351,10 @@ def wait_until_answering(server: LocalThriftServer, process: subprocess.Popen | 
                 f"{server.log}): {_log_reason(server.log)}"
             )
         try:
-            execute(server.endpoint, ["select 1"])
+            execute(endpoint, ["select 1"])
             return
+        except SparkCredentialRefused:
+            raise
         except SparkUnavailable:
             if time.monotonic() > deadline:
                 raise SparkUnavailable(

@@ -19,8 +19,10 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -75,6 +77,17 @@ class PublishBlocked(RuntimeError):
 
 class PublishError(RuntimeError):
     """The publication could not be written (bad setting, unreadable dbt manifest): nothing was replaced."""
+
+
+class EnginePublication(Protocol):
+    """The engine's own published copy (on Spark, the views of `<prefix>_published`), made from the marts this
+    run validated: prepared out of readers' sight, swapped in together with the published file, or discarded."""
+
+    def prepare(self) -> None: ...
+
+    def swap(self) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -348,9 +361,12 @@ def publish(
     storage_version: str = DEFAULT_STORAGE_VERSION,
     dbt_manifest: Path | None = None,
     exports_dir: Path | None = None,
+    engine_publication: Callable[[dict[str, int], dt.datetime], EnginePublication] | None = None,
 ) -> Publication:
     """Record the publication in the build file, write the published copy (and Parquet exports) beside their
-    final places, then rename them into place.
+    final places, then rename them into place. `engine_publication`, given the validated rows of every mart
+    (table name → rows) and the publication time, is the engine's side of the same publication: prepared first,
+    swapped last, discarded if anything before the swap fails.
 
     Raises PublishBlocked naming the failing blocking expectations of this run, if any; PublishError when the
     copy cannot be written. Either way the published files stay as they were.
@@ -388,15 +404,30 @@ def publish(
     staging = published_db.with_name(f".{published_db.name}.{run_id}.tmp")
     version = f"{now:%Y%m%dT%H%M%S}-{run_id[:8]}"
     staging_exports = exports_dir / f".{version}.tmp" if exports_dir is not None else None
+    engine_side = (
+        engine_publication({name.split(".", 1)[1]: n for name, n in rows.items()}, now)
+        if engine_publication is not None
+        else None
+    )
+    swapped = False
     try:
         staging.unlink(missing_ok=True)
+        if engine_side is not None:
+            engine_side.prepare()
         write_published_copy(build_db, staging, storage_version, relations)
         if staging_exports is not None:
             shutil.rmtree(staging_exports, ignore_errors=True)
             write_exports(staging, staging_exports, run_id, now, storage_version)
             os.replace(staging_exports, exports_dir / version)
+        if engine_side is not None:
+            engine_side.swap()
+            swapped = True
         os.replace(staging, published_db)
         _fsync(published_db.parent)
+    except BaseException:
+        if engine_side is not None and not swapped:
+            engine_side.discard()
+        raise
     finally:
         staging.unlink(missing_ok=True)
         if staging_exports is not None:

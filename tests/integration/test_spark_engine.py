@@ -20,9 +20,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shegong.config import DBT_PROJECT_DIR
+from shegong.dagster_internals import partition_range_tags
 from shegong.engines.compare import compare_marts
 from shegong.engines.spark import (
     LocalThriftServer,
@@ -66,19 +66,13 @@ def ingest(resource, first_month: str, last_month: str) -> None:
         instance.add_dynamic_partitions(report_partitions.name, documents)
         reports = defs.resolve_job_def("report_extraction").execute_in_process(
             instance=instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: documents[0],
-                ASSET_PARTITION_RANGE_END_TAG: documents[-1],
-            },
+            tags=partition_range_tags(documents[0], documents[-1]),
         )
         assert reports.success
         registries = defs.resolve_job_def("warehouse_build").execute_in_process(
             instance=instance,
             asset_selection=raw_keys,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: f"{first_month}-01",
-                ASSET_PARTITION_RANGE_END_TAG: f"{last_month}-01",
-            },
+            tags=partition_range_tags(f"{first_month}-01", f"{last_month}-01"),
         )
         assert registries.success
 
@@ -110,6 +104,74 @@ def assert_identical(build_db: Path, spark: LocalThriftServer) -> dict[str, int]
     assert not different, f"marts differ between DuckDB and Spark: {different}"
     assert all(d.rows_duckdb == d.rows_spark for d in differences)
     return {d.table: d.rows_spark for d in differences}
+
+
+def publish_on_spark(build_db: Path, spark: LocalThriftServer, published: Path, run_id: str, **options):
+    from shegong.engines.spark_publication import SparkPublication
+    from shegong.publish import publish
+
+    return publish(
+        build_db,
+        published,
+        run_id,
+        engine_publication=lambda rows, now: SparkPublication(spark.endpoint, run_id, rows, now),
+        **options,
+    )
+
+
+def published_rows(spark: LocalThriftServer) -> dict[str, int]:
+    """Rows of every view of shegong_published (what a Spark reader sees), by mart."""
+    (tables,) = execute(spark.endpoint, ["show tables in shegong_published"])
+    names = sorted(row[1] for row in tables if row[1] != "publication")
+    counts = execute(spark.endpoint, [f"select count(*) from shegong_published.{name}" for name in names])
+    return {name: rows[0][0] for name, rows in zip(names, counts, strict=True)}
+
+
+def snapshots(spark: LocalThriftServer) -> list[str]:
+    (databases,) = execute(spark.endpoint, ["show databases like 'shegong_snapshot_*'"])
+    return sorted(row[0] for row in databases)
+
+
+def assert_spark_write_audit_publish(
+    build_db: Path, spark: LocalThriftServer, published: Path, built: dict[str, int]
+) -> None:
+    """A blocked run and a run whose publication fails after the Spark copy leave the views where they were;
+    a passing run swaps them to its snapshot (every mart identical to the build) and drops all but the previous
+    snapshot."""
+    from shegong.publish import PublishBlocked, PublishError
+
+    before, first_snapshots = published_rows(spark), snapshots(spark)
+    con = duckdb.connect(str(build_db))
+    try:
+        con.execute(
+            """insert into audit.audit_validation_results (run_id, validated_at, suite, asset, expectation,
+               severity, success) values ('run-blocked', now(), 'marts.fct_funding', 'marts/fct_funding',
+               'expect_column_values_to_not_be_null', 'blocking', false)"""
+        )
+    finally:
+        con.close()
+    with pytest.raises(PublishBlocked):
+        publish_on_spark(build_db, spark, published, "run-blocked")
+    with pytest.raises(PublishError, match="storage version"):  # fails after the Spark copy was prepared
+        publish_on_spark(build_db, spark, published, "run-unwritable", storage_version="v0.0.0-none")
+    assert published_rows(spark) == before and snapshots(spark) == first_snapshots
+
+    execute(spark.endpoint, ["create database shegong_snapshot_20000101t000000_stale"])  # a leftover
+    publish_on_spark(build_db, spark, published, "run-two")
+    assert published_rows(spark) == built
+    (publication,) = execute(spark.endpoint, ["select run_id, snapshot from shegong_published.publication"])
+    assert publication[0][0] == "run-two"
+    assert snapshots(spark) == sorted([*first_snapshots, publication[0][1]])  # the previous one kept
+    con = duckdb.connect(str(build_db))
+    try:
+        different = [
+            d
+            for d in compare_marts(con, spark.endpoint, "shegong_published")
+            if d.only_in_duckdb or d.only_in_spark
+        ]
+    finally:
+        con.close()
+    assert not different, different
 
 
 def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
@@ -186,6 +248,8 @@ def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
     dbt(env, "spark", "build", "--exclude", "resource_type:test")
     first = assert_identical(build_db, spark)
     assert first["fct_workforce_monthly"] > 0
+    publish_on_spark(build_db, spark, tmp_path / "published", "run-one")
+    assert published_rows(spark) == first
 
     # One more month lands; ingest it, and rebuild the incremental marts for that month alone on both engines.
     for path in held.glob("*/*"):
@@ -198,6 +262,9 @@ def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
     dbt(env, "spark", "run", *selection)
     second = assert_identical(build_db, spark)
     assert second["fct_workforce_monthly"] > first["fct_workforce_monthly"]
+    # The build changed under shegong_marts; readers of shegong_published still see the validated first run.
+    assert published_rows(spark) == first
+    assert_spark_write_audit_publish(build_db, spark, tmp_path / "published", second)
 
     (months,) = execute(
         spark.endpoint,

@@ -1,6 +1,7 @@
 """A Spark Thrift server that dies mid-build: `SHEGONG_ENGINE=spark shegong run` stops with one line naming the
-endpoint, the published warehouse stays byte-identical, and after the endpoint is back a rerun publishes a
-warehouse whose marts have the rows the DuckDB build published from the same landing.
+endpoint, the published warehouse stays byte-identical and nothing reaches Spark's published views, and after
+the endpoint is back a rerun publishes a warehouse whose marts have the rows the DuckDB build published from the
+same landing — in the published file and in the views of shegong_published alike.
 
 Runs the CLI in subprocesses with their own environment and DAGSTER_HOME; the Spark server is started by this
 test (`shegong run` uses a running local server instead of starting its own), killed by its pid mid-build,
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from shegong.engines.spark import start_local_server, stop_local_server
+from shegong.engines.spark import execute, start_local_server, stop_local_server
 from tests.integration.test_operations_recovery import environment
 
 pytestmark = pytest.mark.integration
@@ -97,8 +98,14 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
         assert not list(published.parent.glob(".shegong.duckdb.*.tmp"))
 
         server = start_local_server(folder)  # the endpoint is back (same metastore and warehouse dir)
+        # Nothing of the failed build reached Spark's readers either.
+        assert execute(server.endpoint, ["show databases like 'shegong_published'"]) == [[]]
         rerun = shegong(spark_env, "run")
         assert rerun.returncode == 0, rerun.stderr[-3000:]
+        (publication,) = execute(server.endpoint, ["select run_id from shegong_published.publication"])
+        (workforce,) = execute(
+            server.endpoint, ["select count(*) from shegong_published.fct_workforce_monthly"]
+        )
     finally:
         stop_local_server(server)
     assert not server.running()
@@ -108,3 +115,6 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
     assert spark_status["published"]["run_id"] != duckdb_status["published"]["run_id"]
     # Spark built, the same checks passed, and the marts hold the rows the DuckDB build published.
     assert spark_status["rows_by_mart"] == duckdb_status["rows_by_mart"]
+    # Spark's readers see the same publication: shegong_published's views moved to the rerun's snapshot.
+    assert publication[0][0] == spark_status["published"]["run_id"]
+    assert workforce[0][0] == spark_status["rows_by_mart"]["marts.fct_workforce_monthly"]

@@ -8,7 +8,8 @@ from shegong.config import settings
 from shegong.defs.dbt import dbt_asset_defs, dbt_project
 from shegong.defs.registries import reference_data, registry_assets
 from shegong.defs.resources import WarehouseResource
-from shegong.publish import PublishBlocked, PublishError, publish
+from shegong.engines import engine
+from shegong.publish import EnginePublication, PublishBlocked, PublishError, publish
 from shegong.quality import build_run_report
 
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
@@ -23,7 +24,8 @@ PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
     description=(
         "warehouse/shegong.duckdb, the file BI tools open (DuckDB storage v1.0.0 by default, documented, with "
         "Chinese-labelled views in marts_zh), and Parquet exports under warehouse/exports/current: replaced "
-        "atomically once every blocking check of the run has passed; a failed run leaves the previous version."
+        "atomically once every blocking check of the run has passed; a failed run leaves the previous version. "
+        "On Spark, the views of <prefix>_published move to a snapshot of the validated marts at the same time."
     ),
     pool="warehouse_writer",
 )
@@ -43,6 +45,7 @@ def published_warehouse(
             storage_version=current.publish_storage_version,
             dbt_manifest=dbt_project.manifest_path,
             exports_dir=Path(warehouse.warehouse_dir) / "exports",
+            engine_publication=spark_publication(context.run_id) if engine() == "spark" else None,
         )
     except (PublishBlocked, PublishError) as exc:
         report = build_run_report(
@@ -74,6 +77,20 @@ def published_warehouse(
             "total_mart_rows": sum(publication.rows_by_table.values()),
         }
     )
+
+
+def spark_publication(run_id: str):
+    """On Spark, the same publication also swaps `<prefix>_published`'s views to a snapshot of the validated marts
+    (shegong/engines/spark_publication.py)."""
+    from shegong.engines.spark import required_endpoint
+    from shegong.engines.spark_publication import SparkPublication
+
+    endpoint = required_endpoint()
+
+    def side(validated_rows: dict[str, int], now) -> EnginePublication:
+        return SparkPublication(endpoint, run_id, validated_rows, now)
+
+    return side
 
 
 def run_checks(context: dg.AssetExecutionContext) -> list[dict]:

@@ -29,8 +29,7 @@ def _fresh_dagster_state_storage():
     """Dagster keeps the state storage of the last instance entered in a context variable; a test context that
     opens an instance from a ref and never closes it leaves a dead weak reference there, and every later
     Definitions load in the session fails. Each test starts without one."""
-    from dagster._core.storage.defs_state.base import _current_storage
+    from shegong.dagster_internals import without_current_state_storage
 
-    token = _current_storage.set(None)
-    yield
-    _current_storage.reset(token)
+    with without_current_state_storage():
+        yield

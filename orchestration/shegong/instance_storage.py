@@ -26,9 +26,13 @@ from typing import Any
 from urllib.parse import quote
 
 from dagster import Field, StringSource
-from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+from shegong.dagster_internals import (
+    ConfigurableClass,
+    ConfigurableClassData,
+    DagsterSqliteStorage,
+    DagsterStorage,
+)
 
 PG_URL_ENV = "SHEGONG_PG_URL"
 PG_HOST_ENV = "DAGSTER_PG_HOST"

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import duckdb
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shegong.config import PROJECT_DIR, REGISTRIES, Settings, checked_pii_key, export_build_db_env, settings
+from shegong.dagster_internals import partition_range_tags
 from shegong.findings import file_findings
 from shegong.ingest.batch import month_of
 from shegong.ingest.landing import landing_files
@@ -210,11 +210,7 @@ def _run_pipeline(
                 instance=instance,
                 run_config=QUIET,
                 raise_on_error=False,
-                tags={
-                    ASSET_PARTITION_RANGE_START_TAG: keys[0],
-                    ASSET_PARTITION_RANGE_END_TAG: keys[-1],
-                    **in_process_run_tags(),
-                },
+                tags={**partition_range_tags(keys[0], keys[-1]), **in_process_run_tags()},
             )
         _collect(result, summary)
         summary.documents = len(docs)
@@ -228,11 +224,7 @@ def _run_pipeline(
         instance=instance,
         run_config=QUIET,
         raise_on_error=False,
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: first,
-            ASSET_PARTITION_RANGE_END_TAG: last,
-            **in_process_run_tags(),
-        },
+        tags={**partition_range_tags(first, last), **in_process_run_tags()},
     )
     _collect(result, summary)
     summary.success = result.success

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from shegong.dagster_internals import partition_range_tags
 from tests.integration.test_operations_alerts import definitions_with, warehouse
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ def run_range(job: dg.JobDefinition, instance, first: str, last: str) -> dg.Exec
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        tags=partition_range_tags(first, last),
     )
 
 

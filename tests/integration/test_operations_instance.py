@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.scheduler.instigation import InstigatorType, TickStatus
-from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+from shegong.dagster_internals import InstigatorType, SqliteRunStorage, TickStatus
 
 pytestmark = pytest.mark.integration
 

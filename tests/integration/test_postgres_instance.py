@@ -11,7 +11,6 @@ import subprocess
 
 import dagster as dg
 import pytest
-from dagster._core.storage.dagster_run import DagsterRunStatus
 
 from tests.integration.postgres_server import PostgresServer, start_postgres
 
@@ -74,7 +73,7 @@ def test_a_materialization_and_its_history_live_in_postgres(postgres, home, monk
     reader = dg.DagsterInstance.from_config(str(home))
     try:
         run = reader.get_run_by_id(run_id)
-        assert run is not None and run.status == DagsterRunStatus.SUCCESS
+        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
         assert run.tags["shegong/test"] == "postgres"
         event = reader.get_latest_materialization_event(dg.AssetKey(["raw", "gazetteer"]))
         assert event is not None and event.run_id == run_id

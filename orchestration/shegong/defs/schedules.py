@@ -9,8 +9,8 @@ model is rebuilt, and the warehouse is validated and published.
 import datetime as dt
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from shegong.dagster_internals import partition_range_tags
 from shegong.defs.jobs import warehouse_build_job
 from shegong.defs.partitions import monthly_partitions
 
@@ -43,8 +43,7 @@ def daily_warehouse_build(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     return dg.RunRequest(
         run_key=f"daily|{scheduled:%Y-%m-%d}",
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: first,
-            ASSET_PARTITION_RANGE_END_TAG: last,
+            **partition_range_tags(first, last),
             "shegong/trigger": "schedule/daily_warehouse_build",
         },
     )

@@ -32,8 +32,9 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest tests/unit -q
 
+# The Dagster UI and daemon the `dg` way (orchestration/dg.toml: the project; shegong/defs: its definitions).
 dev: install
-	$(BIN)/dagster dev
+	cd orchestration && ../$(BIN)/dg dev
 
 # dbt docs built into their own target folder (dbt_project/target stays the manifest Dagster loads), then
 # served on http://127.0.0.1:$(DOCS_PORT) until Ctrl-C. The catalog (column types) is read from the build warehouse.

@@ -1,29 +1,15 @@
-"""The code location: a thin root that gathers the assets, checks, jobs and resources of each module."""
+"""The code location, the `dg` way: every module of `shegong.defs` contributes its own `@dg.definitions`
+(assets, checks, jobs, schedules, sensors, resources), and Dagster's defs-folder loader merges them
+(`[tool.dg]` in pyproject.toml; `dg dev`, `dg check defs`). Importing this module loads nothing: `defs()` does.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
-from shegong.config import export_build_db_env, settings
-from shegong.defs.dbt import dbt_asset_defs, dbt_resource
-from shegong.defs.jobs import report_extraction_job, warehouse_build_job
-from shegong.defs.publish import published_warehouse
-from shegong.defs.quality import quality_checks
-from shegong.defs.registries import reference_data, registry_assets, registry_checks
-from shegong.defs.reports import report_reviews, reports
-from shegong.defs.resources import WarehouseResource
-from shegong.defs.schedules import daily_warehouse_build
-from shegong.defs.sensors import landing_sensors
 
-export_build_db_env(settings())
-
-defs = dg.Definitions(
-    assets=[*registry_assets, reference_data, reports, report_reviews, *dbt_asset_defs, published_warehouse],
-    asset_checks=[*registry_checks, *quality_checks],
-    jobs=[warehouse_build_job, report_extraction_job],
-    schedules=[daily_warehouse_build],
-    sensors=landing_sensors,
-    resources={"warehouse": WarehouseResource.from_environment(), "dbt": dbt_resource()},
-    # DuckDB allows one writing process: every step of a run shares this process and the file.
-    executor=dg.in_process_executor,
-)
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -174,9 +174,11 @@ def _run_pipeline(
     documents: list[str] | None,
 ) -> RunSummary:
     export_build_db_env(current)
-    from shegong.definitions import defs
+    from shegong.definitions import defs as load_definitions
     from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs
     from shegong.defs.partitions import FIRST_MONTH, report_partitions
+
+    defs = load_definitions()
 
     summary = RunSummary()
     first_partition = dt.date.fromisoformat(FIRST_MONTH)

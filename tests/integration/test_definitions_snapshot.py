@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "definitions.json"
 
 
 def describe_definitions() -> dict:
-    from shegong.definitions import defs
+    from shegong.definitions import defs as load_definitions
 
+    defs = load_definitions()
     graph = defs.resolve_asset_graph()
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
@@ -65,3 +68,31 @@ def test_lineage_runs_unbroken_from_landing_to_publish():
         sources = [a for a in ancestors(mart) if a.startswith(("raw/", "reference/"))]
         assert sources, f"{mart} does not trace back to an ingest asset or a reference seed"
     assert set(marts) <= ancestors("warehouse/published")
+
+
+def test_importing_the_code_location_loads_nothing_and_changes_nothing():
+    """Importing shegong.definitions reads no manifest, no suites and writes no environment: loading does."""
+    probe = (
+        "import os, sys; before = dict(os.environ); import shegong.definitions as d; "
+        "loaded = sorted(m for m in sys.modules if m.startswith(('shegong.defs.', 'dagster_dbt', 'great_expectations'))); "
+        "print(loaded, dict(os.environ) == before)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEGONG_")}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[] True"
+
+
+def test_dg_check_defs_validates_the_project():
+    """The `dg` way: orchestration/dg.toml names the project, and `dg check defs` loads every defs module."""
+    dg_cli = Path(sys.executable).parent / "dg"
+    done = subprocess.run(
+        [str(dg_cli), "check", "defs"],
+        cwd=Path(__file__).parents[2] / "orchestration",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "All definitions loaded successfully" in done.stdout + done.stderr

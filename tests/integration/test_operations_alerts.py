@@ -27,9 +27,10 @@ def warehouse(root: Path, landing: Path, build_db: Path | None = None):
 
 def definitions_with(resource) -> dg.Definitions:
     """The code location's assets, checks and jobs (hooks and all), bound to a warehouse of the test's own."""
-    from shegong.definitions import defs
+    from shegong.definitions import defs as load_definitions
     from shegong.defs.dbt import dbt_resource
 
+    defs = load_definitions()
     return dg.Definitions(
         assets=defs.assets,
         asset_checks=defs.asset_checks,

@@ -60,7 +60,7 @@ def sensor(name: str) -> dg.SensorDefinition:
 
 def evaluate(sensor_def, instance, landing, tmp_path, cursor):
     """One tick as the daemon runs it: run requests resolved against the code location's job."""
-    from shegong.definitions import defs
+    from shegong.definitions import defs as load_definitions
 
     # Used as a context manager, as the daemon does, so the instance it opens from the ref is closed again
     # (left open, it lingers as Dagster's current state storage and breaks later definitions loads).
@@ -71,7 +71,7 @@ def evaluate(sensor_def, instance, landing, tmp_path, cursor):
             cursor=cursor,
             resources=resources(landing, tmp_path),
             sensor_name=sensor_def.name,
-            definitions=defs,
+            definitions=load_definitions(),
         ) as context,
         dg.partition_loading_context(dynamic_partitions_store=instance),  # as the sensor daemon does
     ):
@@ -233,12 +233,14 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
     ],
 )
 def test_the_daily_schedule_requests_the_previous_and_current_month(when, first, last):
-    from shegong.definitions import defs
+    from shegong.definitions import defs as load_definitions
     from shegong.defs.schedules import daily_warehouse_build
 
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+            instance=instance,
+            scheduled_execution_time=when,
+            repository_def=load_definitions().get_repository_def(),
         )
         data = daily_warehouse_build.evaluate_tick(context)
     (request,) = data.run_requests

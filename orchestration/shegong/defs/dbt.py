@@ -23,7 +23,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from shegong.config import DBT_PROJECT_DIR
+from shegong.config import DBT_PROJECT_DIR, export_build_db_env, settings
 from shegong.defs.partitions import monthly_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.engines import dbt_target, engine
@@ -156,10 +156,18 @@ dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]
 
 
 def dbt_resource() -> DbtCliResource:
-    # The venv's own dbt, whether or not the venv is activated (dagster dev, cron, CI).
+    # The venv's own dbt, whether or not the venv is activated (dg dev, cron, CI).
     return DbtCliResource(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
         target=dbt_target(),  # dev (DuckDB) or spark, from SHEGONG_ENGINE
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # dbt's profile reads the build file's path and memory cap from the environment the dbt subprocesses inherit
+    # (dbt_project/profiles.yml): loading the definitions points it at this deployment's build file.
+    export_build_db_env(settings())
+    return dg.Definitions(assets=dbt_asset_defs, resources={"dbt": dbt_resource()})

@@ -83,3 +83,8 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
             if run is None or run.is_finished:
                 storage.free_concurrency_slots_for_run(run_id)
     return abandoned
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[warehouse_build_job, report_extraction_job])

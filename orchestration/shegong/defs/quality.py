@@ -66,3 +66,8 @@ def build_quality_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
 
 quality_check_specs: list[CheckSpec] = check_specs()
 quality_checks: list[dg.AssetChecksDefinition] = [build_quality_check(s) for s in quality_check_specs]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(asset_checks=quality_checks)

@@ -209,3 +209,8 @@ registry_checks = [
     for c in registry_contracts
     for check in (build_row_accounting_check(c), build_rejected_files_check(c), build_freshness_check(c))
 ]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[*registry_assets, reference_data], asset_checks=registry_checks)

@@ -108,3 +108,8 @@ def report_reviews(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         }
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[reports, report_reviews])

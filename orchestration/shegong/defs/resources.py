@@ -18,7 +18,7 @@ LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 16)
 
 
 def open_with_backoff(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Another process holding the file (a stray `dagster dev` step, a backup) is transient: wait and retry
+    """Another process holding the file (a stray `dg dev` step, a backup) is transient: wait and retry
     with exponential backoff, then fail with one line saying who to look for."""
     for wait in (*LOCK_RETRY_SECONDS, None):
         try:
@@ -29,7 +29,7 @@ def open_with_backoff(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
             if wait is None:
                 raise RuntimeError(
                     f"cannot open the build warehouse {path}: {str(exc).splitlines()[0]} — another process holds "
-                    "it; stop it (is a second `shegong run` or `dagster dev` active?) and retry"
+                    "it; stop it (is a second `shegong run` or `dg dev` active?) and retry"
                 ) from None
             time.sleep(wait)
     raise AssertionError("unreachable")
@@ -97,3 +97,11 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # DuckDB allows one writing process: every step of a run shares this process and the file.
+    return dg.Definitions(
+        resources={"warehouse": WarehouseResource.from_environment()}, executor=dg.in_process_executor
+    )

@@ -47,3 +47,8 @@ def daily_warehouse_build(context: dg.ScheduleEvaluationContext) -> dg.RunReques
             "shegong/trigger": "schedule/daily_warehouse_build",
         },
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(schedules=[daily_warehouse_build])

@@ -188,3 +188,8 @@ def reports_landing_sensor(context: dg.SensorEvaluationContext, warehouse: Wareh
 
 
 landing_sensors = [*(build_registry_sensor(r) for r in REGISTRIES), reports_landing_sensor]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(sensors=landing_sensors)

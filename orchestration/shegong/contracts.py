@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from shegong.config import CONTRACTS_DIR
+from shegong.ingest.cells import to_halfwidth
 
 TYPES = ("string", "integer", "decimal", "date", "enum")
 FORMATS = ("cn_ric", "cn_uscc", "certificate_no", "phone", "region_code", "division_code")
@@ -119,8 +120,6 @@ class Contract:
 
 def normalize_header(text: str) -> str:
     """Header cells vary in width, spacing, brackets and case; compare them in one canonical spelling."""
-    from shegong.ingest.cells import to_halfwidth
-
     folded = to_halfwidth(text).strip().lower()
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "*#:：")
 

@@ -145,7 +145,7 @@ def run_pipeline(
     none) — the marts are rebuilt, validated and published either way. One run at a time per warehouse: a
     second waits up to `wait_seconds`, then raises RunInProgress. On SHEGONG_ENGINE=spark, within the engine's
     session (a local Thrift server for the run's duration unless an endpoint is configured)."""
-    from shegong.engines import engine_session
+    from shegong.engines.session import engine_session
 
     current = settings()
     checked_pii_key(current.pii_key, current.production)  # production refuses the public key before anything

@@ -28,35 +28,6 @@ import duckdb
 
 from shegong.config import DEFAULT_STORAGE_VERSION
 
-PUBLICATIONS_DDL = """
-create schema if not exists audit;
-create table if not exists audit.publications (
-    run_id varchar not null,
-    published_at timestamp not null,
-    rows_by_table json,
-    checks_passed integer,
-    checks_failed_warning integer
-);
-"""
-
-VALIDATION_DDL = """
-create schema if not exists audit;
-create table if not exists audit.audit_validation_results (
-    run_id varchar not null,
-    validated_at timestamp not null,
-    suite varchar not null,
-    asset varchar not null,
-    expectation varchar not null,
-    column_name varchar,
-    severity varchar not null,          -- blocking | warning
-    success boolean not null,
-    observed_value varchar,
-    unexpected_count bigint,
-    element_count bigint,
-    meaning varchar
-);
-"""
-
 LABELLED_SCHEMA = "marts_zh"
 # What auditors read beside the marts; exported to Parquet with them.
 AUDIT_TABLES = {
@@ -375,7 +346,6 @@ def publish(
     relations = dbt_relations(dbt_manifest) if dbt_manifest is not None else []
     con = duckdb.connect(str(build_db))
     try:
-        con.execute(VALIDATION_DDL)
         failures = blocking_failures(con, run_id)
         if failures:
             named = "; ".join(
@@ -386,7 +356,6 @@ def publish(
                 f"{' …' if len(failures) > 10 else ''} — the published warehouse is unchanged; see the validation report"
             )
         rows = mart_row_counts(con)
-        con.execute(PUBLICATIONS_DDL)
         passed, warned = con.execute(
             """select count(*) filter (where success), count(*) filter (where not success)
                from audit.audit_validation_results where run_id = ?""",

@@ -1,7 +1,7 @@
 """A small hand-made build warehouse for the dbt project's integration tests.
 
 `build_fixture_db(path)` writes a DuckDB file holding every raw table the dbt project reads: the registry and
-audit tables exactly as the Python ingest creates them (`shegong.ingest.load.ensure_schema`), the national
+audit tables exactly as the Python ingest creates them (`shegong.schema.ensure_build_schema`), the national
 gazetteer from `shegong.gazetteer.regions()`, and hand-made report documents/facts and the metric catalogue.
 The rows are small enough to count by hand; the expected figures the tests assert are derived in comments here.
 
@@ -23,8 +23,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-
-from shegong.ingest.reports import ensure_report_tables
 
 D = dt.date
 INGESTED_AT = dt.datetime(2024, 4, 5, 8, 0, 0)
@@ -705,14 +703,14 @@ def _reporter(region_code: str) -> str:
 def build_fixture_db(path: Path) -> Path:
     """Write the fixture warehouse to `path` (replacing it) and return the path."""
     from shegong.gazetteer import regions
-    from shegong.ingest.load import ensure_schema
+    from shegong.schema import ensure_build_schema
 
     path = Path(path)
     if path.exists():
         path.unlink()
     con = duckdb.connect(str(path))
     try:
-        ensure_schema(con)
+        ensure_build_schema(con)
 
         prov = _Rows("workers")
         for (
@@ -875,7 +873,6 @@ def build_fixture_db(path: Path) -> Path:
                 for code, cat, unit, zh, en in METRICS
             ],
         )
-        ensure_report_tables(con)  # the report tables as the pipeline makes them (reviews included)
         for doc, title, published, pub_date, language, main_region, main_adcode in DOCS:
             facts = [f for f in FACTS if f[0] == doc]
             con.execute(

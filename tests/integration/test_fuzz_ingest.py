@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from shegong.contracts import contract
 from shegong.ingest.batch import ingest_registry
 from shegong.ingest.landing import landing_files
-from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
+from shegong.schema import ensure_build_schema
 from tests.integration.test_hostile_files import identifiers_in
 
 pytestmark = pytest.mark.integration
@@ -152,7 +152,7 @@ def test_no_mutation_crashes_loses_a_row_or_leaks_a_person(samples, data):
         (folder / f"{base.stem}_mutated{base.suffix}").write_bytes(mutated)
         con = duckdb.connect(str(Path(scratch) / "build.duckdb"))
         try:
-            ensure_schema(con)
+            ensure_build_schema(con)
             files = landing_files(folder)
             outcome = ingest_registry(con, contract(registry), files, PiiProtector("fuzz"), landing)
             recorded = con.execute(

@@ -22,8 +22,8 @@ from shegong.identifiers import complete_id_number
 from shegong.ingest.batch import ingest_registry
 from shegong.ingest.cells import to_halfwidth
 from shegong.ingest.landing import landing_files
-from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
+from shegong.schema import ensure_build_schema
 from tests.fixtures.registry_files import WORKER_HEADER, worker_row, write_csv, write_xlsx
 
 KEY = "test-key"
@@ -55,7 +55,7 @@ def landing(tmp_path) -> Path:
 @pytest.fixture
 def con(tmp_path):
     connection = duckdb.connect(str(tmp_path / "build.duckdb"))
-    ensure_schema(connection)
+    ensure_build_schema(connection)
     yield connection
     connection.close()
 
@@ -359,9 +359,10 @@ def test_peak_memory_stays_bounded_on_hostile_workbooks_and_csv(tmp_path):
         "import re, sys, duckdb\n"
         "from pathlib import Path\n"
         "from shegong.contracts import contract\n"
-        "from shegong.ingest.load import ensure_schema, ingest_file\n"
+        "from shegong.ingest.load import ingest_file\n"
+        "from shegong.schema import ensure_build_schema\n"
         "from shegong.ingest.pii import PiiProtector\n"
-        "con = duckdb.connect(sys.argv[2]); ensure_schema(con)\n"
+        "con = duckdb.connect(sys.argv[2]); ensure_build_schema(con)\n"
         "out = ingest_file(con, Path(sys.argv[1]), contract('workers'), PiiProtector('k'), Path(sys.argv[3]))\n"
         "peak = re.search(r'VmHWM:\\s+(\\d+) kB', Path('/proc/self/status').read_text())[1]\n"
         "print(out.status, peak)\n"
@@ -448,7 +449,7 @@ def test_a_stray_process_holding_the_build_file_gets_one_clear_line_after_the_ba
 
 
 def test_the_reports_and_review_folders_account_for_every_entry_and_follow_no_link(tmp_path):
-    from shegong.ingest.reports import ensure_report_tables, ingest_reports, report_files
+    from shegong.ingest.reports import ingest_reports, report_files
     from shegong.ingest.reviews import ingest_reviews, review_files
 
     landing = tmp_path / "landing"
@@ -467,8 +468,7 @@ def test_the_reports_and_review_folders_account_for_every_entry_and_follow_no_li
     _set_cell(stray, "XFD1048576", "1")
     con = duckdb.connect(str(tmp_path / "build.duckdb"))
     try:
-        ensure_schema(con)
-        ensure_report_tables(con)
+        ensure_build_schema(con)
         found = report_files(reports)
         assert sorted(p.name for p in found) == [".hidden.txt", "linked.txt", "r1.txt", "scan.pdf"]
         outcomes = {o.doc: o for o in ingest_reports(con, found, landing)}

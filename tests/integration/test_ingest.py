@@ -9,8 +9,9 @@ import duckdb
 import pytest
 
 from shegong.contracts import contract
-from shegong.ingest.load import ensure_schema, ingest_file
+from shegong.ingest.load import ingest_file
 from shegong.ingest.pii import PiiProtector
+from shegong.schema import ensure_build_schema
 from tests.fixtures.registry_files import (
     FUNDING_HEADER,
     ID_A,
@@ -29,7 +30,7 @@ KEY = "test-key"
 @pytest.fixture
 def con(tmp_path):
     connection = duckdb.connect(str(tmp_path / "build.duckdb"))
-    ensure_schema(connection)
+    ensure_build_schema(connection)
     yield connection
     connection.close()
 

@@ -14,12 +14,13 @@ import pytest
 
 from shegong.contracts import contracts
 from shegong.identifiers import complete_id_number, complete_uscc
-from shegong.ingest.load import ensure_schema, ingest_file
+from shegong.ingest.load import ingest_file
 from shegong.ingest.pii import PiiProtector
 from shegong.ingest.reference import load_gazetteer
-from shegong.ingest.reports import ensure_report_tables, load_metric_catalogue
+from shegong.ingest.reports import load_metric_catalogue
 from shegong.publish import blocking_failures
 from shegong.quality import build_run_report, record_outcome, report_summary, run_suite, save_suite_result
+from shegong.schema import ensure_build_schema
 
 pytestmark = pytest.mark.integration
 
@@ -102,8 +103,7 @@ def warehouse(tmp_path: Path) -> Path:
     db = tmp_path / "warehouse" / "build" / "shegong_build.duckdb"
     db.parent.mkdir(parents=True)
     con = duckdb.connect(str(db))
-    ensure_schema(con)
-    ensure_report_tables(con)
+    ensure_build_schema(con)
     load_gazetteer(con)
     load_metric_catalogue(con)
     protector = PiiProtector("test-key")

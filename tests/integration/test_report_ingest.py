@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from shegong.ingest.load import ensure_schema
-from shegong.ingest.reports import ensure_report_tables, ingest_reports
+from shegong.ingest.reports import ingest_reports
+from shegong.schema import ensure_build_schema
 
 REPORT_2023 = (
     "某市民政局2023年工作总结\n截至2023年底，全市持证社会工作者达到1200人，建成乡镇(街道)社工站35个。\n"
@@ -17,8 +17,7 @@ REPORT_2023_CORRECTED = "某市民政局2023年工作总结\n截至2023年底，
 @pytest.fixture
 def con(tmp_path):
     connection = duckdb.connect(str(tmp_path / "build.duckdb"))
-    ensure_schema(connection)
-    ensure_report_tables(connection)
+    ensure_build_schema(connection)
     yield connection
     connection.close()
 

@@ -12,9 +12,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from shegong.ingest.load import ensure_schema
 from shegong.ingest.reports import ingest_reports
 from shegong.ingest.reviews import ingest_reviews, review_files, review_queue
+from shegong.schema import ensure_build_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dbt_fixture as fx
@@ -66,7 +66,7 @@ def world(tmp_path_factory):
     report = landing / "reports" / "gz_review.txt"
     report.write_text(REPORT, encoding="utf-8")
     con = duckdb.connect(str(db))
-    ensure_schema(con)
+    ensure_build_schema(con)
     ingest_reports(con, [report], landing)
     keys = dict(
         con.execute("select metric, fact_key from raw.report_facts where doc = 'gz_review.txt'").fetchall()

@@ -92,13 +92,11 @@ def test_spark_types_map_to_the_duckdb_types_of_the_build():
 
 
 def test_the_lake_holds_the_build_tables_by_registry_and_month(tmp_path):
-    from shegong.ingest.load import ensure_schema
-    from shegong.ingest.reports import ensure_report_tables
+    from shegong.schema import ensure_build_schema
 
     build = tmp_path / "build.duckdb"
     con = duckdb.connect(str(build))
-    ensure_schema(con)
-    ensure_report_tables(con)
+    ensure_build_schema(con)
     columns = [c for (c,) in con.execute("select column_name from (describe raw.workers)").fetchall()]
     values = {c: None for c in columns}
     rows = []

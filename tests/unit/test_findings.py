@@ -7,12 +7,12 @@ import datetime as dt
 import duckdb
 
 from shegong.findings import file_findings
-from shegong.ingest.load import ensure_schema
+from shegong.schema import ensure_build_schema
 
 
 def test_rejected_duplicate_and_quarantine_heavy_files_are_found_and_nothing_else():
     con = duckdb.connect()
-    ensure_schema(con)
+    ensure_build_schema(con)
     earlier, now = dt.datetime(2024, 1, 1), dt.datetime(2024, 2, 1)
     rows = [
         ("workers/a.csv", "rejected", "a.csv: the file is empty — ask the sender", 0, 0, None, now),

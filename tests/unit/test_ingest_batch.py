@@ -13,8 +13,9 @@ from shegong.contracts import contract
 from shegong.ingest import batch, load
 from shegong.ingest.batch import ingest_registry
 from shegong.ingest.landing import landing_files
-from shegong.ingest.load import ensure_schema, ingest_file
+from shegong.ingest.load import ingest_file
 from shegong.ingest.pii import PiiProtector
+from shegong.schema import ensure_build_schema
 from tests.fixtures.registry_files import ID_A, ID_B, ID_C, WORKER_HEADER, worker_row, write_csv, write_xlsx
 
 KEY = "batch-test-key"
@@ -96,7 +97,7 @@ def _differences(reference: Path, candidate: Path) -> dict[str, int]:
 
 def _database(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
-    ensure_schema(con)
+    ensure_build_schema(con)
     return con
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from shegong.config import PII_KEY_VARIABLE, checked_pii_key, duckdb_config, settings
-from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
-from shegong.ingest.reports import ensure_report_tables
 from shegong.lake import export_tables, lake_dir
+from shegong.schema import ensure_build_schema
 
 LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 16)
 
@@ -49,6 +49,8 @@ class WarehouseResource(dg.ConfigurableResource):
     production: bool = False
     # The Parquet raw layer both engines read (shegong/lake.py); SHEGONG_LAKE, "" for <warehouse_dir>/lake.
     lake_dir: str = ""
+    # The build schema (shegong/schema.py) is applied by the first writing connection of a run, not every one.
+    _schema_applied: bool = PrivateAttr(default=False)
 
     @classmethod
     def from_environment(cls) -> "WarehouseResource":
@@ -91,9 +93,9 @@ class WarehouseResource(dg.ConfigurableResource):
         Path(self.build_db).parent.mkdir(parents=True, exist_ok=True)
         con = open_with_backoff(self.build_db, read_only)
         try:
-            if not read_only:
-                ensure_schema(con)
-                ensure_report_tables(con)
+            if not read_only and not self._schema_applied:
+                ensure_build_schema(con)
+                self._schema_applied = True
             yield con
         finally:
             con.close()

@@ -8,10 +8,8 @@ decides where dbt builds the models: the dbt target `dev` (DuckDB) or `spark` (d
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
 ENGINE_ENV = "SHEGONG_ENGINE"
 ENGINES = ("duckdb", "spark")
@@ -36,27 +34,3 @@ def engine(environ: Mapping[str, str] | None = None) -> str:
 
 def dbt_target(environ: Mapping[str, str] | None = None) -> str:
     return DBT_TARGETS[engine(environ)]
-
-
-@contextlib.contextmanager
-def engine_session(warehouse_dir: Path) -> Iterator[None]:
-    """What a build on the configured engine needs for its duration. DuckDB: nothing. Spark: the endpoint the
-    environment names (checked now, so an unreachable one fails before ingest), or a local Thrift server under
-    `<warehouse_dir>/spark`, started for the run and stopped by its pid afterwards; its address is exported for
-    dbt's `spark` target and the Dagster assets."""
-    if engine() != "spark":
-        yield
-        return
-    from shegong.engines.spark import spark_endpoint
-
-    with spark_endpoint(warehouse_dir / "spark") as endpoint:
-        saved = {name: os.environ.get(name) for name in endpoint.environment()}
-        os.environ.update(endpoint.environment())
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value

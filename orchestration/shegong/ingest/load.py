@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shegong.contracts import Contract, contracts
+from shegong.contracts import Contract
 from shegong.ingest import pii
 from shegong.ingest.fingerprints import key_fingerprints
 from shegong.ingest.landing import entry_digest, entry_problem, unexpected_failure
@@ -51,48 +51,6 @@ PROVENANCE = (
     ("_ingested_at", "TIMESTAMP"),
 )
 
-AUDIT_DDL = """
-create schema if not exists raw;
-create schema if not exists audit;
-create table if not exists audit.ingested_files (
-    registry varchar not null,
-    source_file varchar not null,
-    source_sha256 varchar not null,
-    size_bytes bigint,
-    encoding varchar,
-    reporting_region varchar,
-    period_month date,
-    header_row integer,
-    rows_in integer,
-    rows_clean integer,
-    rows_quarantined integer,
-    unknown_columns varchar[],
-    missing_optional_columns varchar[],
-    status varchar not null,          -- current | superseded | rejected | duplicate
-    error varchar,
-    ingested_at timestamp not null,
-    superseded_at timestamp,
-    first_seen_at timestamp,
-    duplicate_of varchar,
-    primary key (registry, source_file, source_sha256)
-);
--- Warehouses built before these columns existed.
-alter table audit.ingested_files add column if not exists first_seen_at timestamp;
-alter table audit.ingested_files add column if not exists duplicate_of varchar;
-create table if not exists audit.quarantined_rows (
-    registry varchar not null,
-    source_file varchar not null,
-    source_sha256 varchar not null,
-    source_row integer not null,
-    reporting_region varchar,
-    period_month date,
-    reason_codes varchar[] not null,
-    reasons json not null,
-    raw_values json not null,
-    ingested_at timestamp not null
-);
-"""
-
 
 def raw_columns(contract: Contract) -> list[tuple[str, str]]:
     """(name, SQL type) of the raw table: contract columns in their protected form, then provenance."""
@@ -101,13 +59,6 @@ def raw_columns(contract: Contract) -> list[tuple[str, str]]:
         for name in column.raw_columns:
             columns.append((name, "VARCHAR" if column.pii else RAW_TYPES[column.type]))
     return columns + list(PROVENANCE)
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(AUDIT_DDL)
-    for contract in contracts().values():
-        ddl = ", ".join(f"{name} {kind}" for name, kind in raw_columns(contract))
-        con.execute(f"create table if not exists {contract.raw_table} ({ddl})")
 
 
 @dataclass(frozen=True)

@@ -19,58 +19,6 @@ from shegong.ingest.reading import file_digest
 
 REPORT_SUFFIXES = (".txt", ".html", ".htm", ".md")
 
-REPORT_DDL = """
-create schema if not exists raw;
-create table if not exists raw.report_documents (
-    doc varchar primary key,
-    title varchar,
-    published varchar,
-    publication_date date,
-    language varchar,
-    main_region varchar,
-    main_adcode varchar,
-    facts integer,
-    stats json,
-    url varchar,
-    published_source varchar,
-    publisher varchar,
-    quality json,
-    quality_score double,
-    _source_file varchar,
-    _source_sha256 varchar,
-    _ingested_at timestamp
-);
-create table if not exists raw.report_facts (
-    doc varchar not null,
-    fact_index integer not null,
-    metric varchar not null,
-    value double not null,
-    unit varchar,
-    qualifier varchar,
-    is_target boolean,
-    region varchar,
-    adcode varchar,
-    year integer,
-    quote varchar,
-    fact_key varchar,
-    confidence double,
-    _source_file varchar,
-    _source_sha256 varchar,
-    _ingested_at timestamp
-);
-"""
-# columns added after the first release: a warehouse built before them gains them in place
-ADDED_COLUMNS = {
-    "raw.report_documents": (
-        ("url", "varchar"),
-        ("published_source", "varchar"),
-        ("publisher", "varchar"),
-        ("quality", "json"),
-        ("quality_score", "double"),
-    ),
-    "raw.report_facts": (("fact_key", "varchar"), ("confidence", "double")),
-}
-
 
 @dataclass(frozen=True)
 class ReportOutcome:
@@ -135,22 +83,6 @@ def report_signature(path: Path) -> tuple[int, int]:
         side_stat = side.stat()
         size, mtime = size + side_stat.st_size, max(mtime, side_stat.st_mtime_ns)
     return size, mtime
-
-
-def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
-    from shegong.ingest.reviews import ensure_review_tables
-
-    con.execute(REPORT_DDL)
-    ensure_review_tables(con)  # dbt reads reviews beside the reports, even before the first review lands
-    for table, columns in ADDED_COLUMNS.items():
-        for name, kind in columns:
-            con.execute(f"alter table {table} add column if not exists {name} {kind}")
-    # Facts are validated against the catalogue; a report run may come before the first reference load.
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'metric_catalogue'"
-    ).fetchall()[0][0]
-    if not exists:
-        load_metric_catalogue(con)
 
 
 def _publication_date(published: str | None) -> dt.date | None:
@@ -315,6 +247,16 @@ def ingest_reports(
         for view in ("incoming_documents", "incoming_facts", "incoming_files"):
             con.unregister(view)
     return outcomes
+
+
+def ensure_metric_catalogue(con: duckdb.DuckDBPyConnection) -> None:
+    """raw.metric_catalogue, loaded if this file has none yet: review files are checked against it, and may
+    land before the first reference load."""
+    (exists,) = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'metric_catalogue'"
+    ).fetchone()
+    if not exists:
+        load_metric_catalogue(con)
 
 
 def load_metric_catalogue(con: duckdb.DuckDBPyConnection) -> int:

@@ -32,6 +32,7 @@ from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem
 from shegong.ingest.load import landing_name
 from shegong.ingest.pii import mask_name, scrub_identifiers
 from shegong.ingest.records import split_records
+from shegong.ingest.reports import ensure_metric_catalogue
 from shegong.ingest.xlsx_guard import check_workbook
 
 LIMITS = FileLimits()
@@ -75,28 +76,6 @@ CONTRACT = (
 )
 CORRECTABLE = ("metric", "value", "region", "adcode", "year")
 
-RAW_DDL = """
-create schema if not exists raw;
-create table if not exists raw.report_reviews (
-    review_id varchar not null,
-    document varchar not null,
-    fact_key varchar,
-    quote varchar,
-    action varchar not null,
-    metric varchar,
-    value double,
-    region varchar,
-    adcode varchar,
-    year integer,
-    reviewer_masked varchar not null,
-    reason varchar not null,
-    reviewed_at timestamp not null,
-    _source_file varchar not null,
-    _source_sha256 varchar not null,
-    _source_row integer not null,
-    _ingested_at timestamp not null
-);
-"""
 RAW_COLUMNS = {
     "review_id": pa.string(),
     "document": pa.string(),
@@ -362,10 +341,6 @@ def _resolve_region(name: str, code: str, fail) -> tuple[str | None, str | None]
 # ------------------------------------------------------------------------------------------ loading
 
 
-def ensure_review_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(RAW_DDL)
-
-
 def ingest_reviews(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
@@ -374,9 +349,9 @@ def ingest_reviews(
 ) -> list[ReviewOutcome]:
     """Check every review file and write the batch in one transaction: a file's rows replace its earlier rows;
     broken rows are quarantined with reasons; an unreadable file is recorded as rejected and keeps its earlier
-    rows. Needs audit.* (ingest.load.ensure_schema) and raw.metric_catalogue."""
+    rows. Needs the build schema (shegong.schema.ensure_build_schema)."""
     now = now or dt.datetime.now()
-    ensure_review_tables(con)
+    ensure_metric_catalogue(con)
     metrics = frozenset(r[0] for r in con.execute("select code from raw.metric_catalogue").fetchall())
     clean: list[dict] = []
     quarantined: list[dict] = []

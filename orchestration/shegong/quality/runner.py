@@ -24,7 +24,6 @@ from pathlib import Path
 
 import duckdb
 
-from shegong.publish import VALIDATION_DDL
 from shegong.quality import fastpaths
 from shegong.quality.context import WORKERS, batch_definition, load_suites, validation_context
 from shegong.quality.datasets import Dataset, builtin_parameters, dataset
@@ -571,8 +570,8 @@ def run_suite(
 
 
 def record_outcome(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SuiteOutcome) -> int:
-    """Append the suite's rows to audit.audit_validation_results (a re-run of a check replaces its rows)."""
-    con.execute(VALIDATION_DDL)
+    """Append the suite's rows to audit.audit_validation_results (a re-run of a check replaces its rows; the
+    table is the build schema's, shegong/schema.py)."""
     con.execute(
         "delete from audit.audit_validation_results where run_id = ? and suite = ?", [run_id, outcome.suite]
     )

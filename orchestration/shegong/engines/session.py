@@ -1,0 +1,34 @@
+"""The engine's resources for the duration of a run (kept apart from `shegong.engines`, which every Spark module
+imports, so that the package does not import them back)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from shegong.engines import engine
+from shegong.engines.spark import spark_endpoint
+
+
+@contextlib.contextmanager
+def engine_session(warehouse_dir: Path) -> Iterator[None]:
+    """What a build on the configured engine needs for its duration. DuckDB: nothing. Spark: the endpoint the
+    environment names (checked now, so an unreachable one fails before ingest), or a local Thrift server under
+    `<warehouse_dir>/spark`, started for the run and stopped by its pid afterwards; its address is exported for
+    dbt's `spark` target and the Dagster assets."""
+    if engine() != "spark":
+        yield
+        return
+    with spark_endpoint(warehouse_dir / "spark") as endpoint:
+        saved = {name: os.environ.get(name) for name in endpoint.environment()}
+        os.environ.update(endpoint.environment())
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

@@ -156,6 +156,9 @@ def ingest_reports(
     from shegong.extraction import ReportReadError, extract_file
 
     now = now or dt.datetime.now()
+    ensure_metric_catalogue(
+        con
+    )  # the facts' checks read it, and a report run may precede the first reference load
     outcomes: list[ReportOutcome] = []
     facts: list[dict] = []
     documents: list[dict] = []
@@ -250,8 +253,8 @@ def ingest_reports(
 
 
 def ensure_metric_catalogue(con: duckdb.DuckDBPyConnection) -> None:
-    """raw.metric_catalogue, loaded if this file has none yet: review files are checked against it, and may
-    land before the first reference load."""
+    """raw.metric_catalogue, loaded if this file has none yet: report facts and review files are checked
+    against it, and either may land before the first reference load."""
     (exists,) = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'metric_catalogue'"
     ).fetchone()

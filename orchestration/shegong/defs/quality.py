@@ -1,19 +1,28 @@
-"""Great Expectations suites as Dagster asset checks: one check per suite on the asset it validates.
+"""Great Expectations suites as Dagster asset checks (one check per suite on the asset it validates), and the
+personal-data scan of the whole build (one blocking check, in SQL).
 
-A check pulls its frame(s) from the build file (read-only, via Arrow), validates with GX's pandas engine
+A suite's check pulls its frame(s) from the build file (read-only, via Arrow), validates with GX's pandas engine
 (column group by column group, and chunked per partition, for big tables), appends its rows to
 audit.audit_validation_results with the run id, stores the result in the run's report
 (<warehouse>/validation/<run_id>/index.html; GX's pages are rendered once, by the publish step) and reports:
 severity ERROR when a blocking expectation failed (the check is blocking: downstream assets and publishing
 stop), WARN when only warnings failed.
+
+The personal-data check scans every text column of every table of the build file (all of it is published) for
+resident ID numbers and mobile numbers in clear, once every table of the run is written: it sits on the person
+dimension (marts/dim_worker) and waits for every asset the publish step waits for. A finding names table, column
+and count, never a value; it fails the check with severity ERROR, which stops publishing.
 """
 
 from pathlib import Path
 
 import dagster as dg
 
+from shegong.defs.dbt import dbt_asset_defs
+from shegong.defs.registries import reference_data, registry_assets
 from shegong.defs.resources import WarehouseResource
-from shegong.quality.checks import CheckSpec, check_specs
+from shegong.quality.checks import CheckSpec, check_specs, manifest_asset_keys
+from shegong.quality.personal_data import CHECK_NAME, record_scan, scan_personal_data
 from shegong.quality.report import save_suite_result
 from shegong.quality.runner import record_outcome, run_suite
 
@@ -64,5 +73,57 @@ def build_quality_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
     return gx_check
 
 
+PERSONAL_DATA_ASSET = ("marts", "dim_worker")
+
+
+def build_personal_data_check(
+    asset_key: tuple[str, ...], upstream: list[dg.AssetKey]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(list(asset_key)),
+        name=CHECK_NAME,
+        description=(
+            "No resident ID number and no mobile number in clear in any text column of any table of the build "
+            "(every schema is published): one SQL scan per table; a finding names table, column and count."
+        ),
+        blocking=True,
+        additional_deps=[key for key in upstream if key != dg.AssetKey(list(asset_key))],
+    )
+    def personal_data(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            scan = scan_personal_data(con)
+        with warehouse.connect() as con:  # a short writing connection, after the read-only one closed
+            record_scan(con, context.run.run_id, "/".join(asset_key), scan)
+        for finding in scan.findings:
+            context.log.error(f"personal data in clear: {finding.line()}")
+        return dg.AssetCheckResult(
+            passed=scan.clean,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "tables_scanned": scan.tables,
+                "text_columns_scanned": scan.columns,
+                "distinct_values_scanned": scan.values,
+                "columns_with_findings": len(scan.findings),
+                "seconds": round(scan.seconds, 2),
+                "findings": dg.MetadataValue.md("\n".join(f"- {f.line()}" for f in scan.findings) or "none"),
+            },
+        )
+
+    return personal_data
+
+
+def personal_data_checks(dbt_keys: set[tuple[str, ...]]) -> list[dg.AssetChecksDefinition]:
+    """The scan, once the person dimension is in the dbt manifest (it waits for everything publish waits for)."""
+    if PERSONAL_DATA_ASSET not in dbt_keys:
+        return []
+    upstream = [key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys]
+    return [build_personal_data_check(PERSONAL_DATA_ASSET, upstream)]
+
+
 quality_check_specs: list[CheckSpec] = check_specs()
-quality_checks: list[dg.AssetChecksDefinition] = [build_quality_check(s) for s in quality_check_specs]
+quality_checks: list[dg.AssetChecksDefinition] = [
+    *(build_quality_check(s) for s in quality_check_specs),
+    *personal_data_checks(manifest_asset_keys()),
+]

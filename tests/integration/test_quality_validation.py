@@ -339,9 +339,9 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
     planted = "13912345678"
     con = duckdb.connect(str(warehouse))
     con.execute("create schema marts")
-    con.execute("create table marts.dim_worker as select certificate_no, employer_name from raw.workers")
+    con.execute("create table marts.contact_notes as select certificate_no, employer_name from raw.workers")
     con.execute(
-        f"""update marts.dim_worker set employer_name = '阳光社工服务社 联系电话{planted}'
+        f"""update marts.contact_notes set employer_name = '阳光社工服务社 联系电话{planted}'
             where certificate_no = '20203210000000002'"""
     )
     con.close()
@@ -354,28 +354,29 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
     published_db = tmp_path / "warehouse" / "shegong.duckdb"
 
     @dg.asset(key=list(PERSONAL_DATA_ASSET))
-    def dim_worker() -> None:
+    def checked_mart() -> None:
         return None
 
-    @dg.asset(key=["warehouse", "published"], deps=[dim_worker])
+    @dg.asset(key=["warehouse", "published"], deps=[checked_mart])
     def published(context) -> None:  # unannotated: annotations are strings in this module
         publish(warehouse, published_db, context.run_id)
 
     check = build_personal_data_check(PERSONAL_DATA_ASSET, upstream=[])
     blocked = dg.materialize(
-        [dim_worker, published, check], resources={"warehouse": resource}, raise_on_error=False
+        [checked_mart, published, check], resources={"warehouse": resource}, raise_on_error=False
     )
     (evaluation,) = blocked.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     findings = evaluation.metadata["findings"].value
-    assert "marts.dim_worker.employer_name: 1 value(s) hold a mobile number in clear" in findings
+    assert "marts.contact_notes.employer_name: 1 value(s) hold a mobile number in clear" in findings
     assert planted not in findings
     materialized = {e.asset_key for e in blocked.get_asset_materialization_events()}
     assert dg.AssetKey(["warehouse", "published"]) not in materialized and not published_db.exists()
     started = {e.step_key for e in blocked.all_events if e.event_type_value == "STEP_START"}
     assert "warehouse__published" not in started  # Dagster stops at the blocking check: publish never starts
     with pytest.raises(
-        PublishBlocked, match=re.escape("personal_data: no_mobile_number on marts.dim_worker.employer_name")
+        PublishBlocked,
+        match=re.escape("personal_data: no_mobile_number on marts.contact_notes.employer_name"),
     ):
         publish(warehouse, published_db, blocked.run_id)
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -385,12 +386,12 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
         [blocked.run_id],
     ).fetchall()[0][0]
     con.close()
-    assert "marts.dim_worker.employer_name" in recorded and planted not in recorded
+    assert "marts.contact_notes.employer_name" in recorded and planted not in recorded
 
     con = duckdb.connect(str(warehouse))
     con.execute(
-        "update marts.dim_worker set employer_name = '阳光社工服务社' where employer_name like '%联系电话%'"
+        "update marts.contact_notes set employer_name = '阳光社工服务社' where employer_name like '%联系电话%'"
     )
     con.close()
-    clean = dg.materialize([dim_worker, published, check], resources={"warehouse": resource})
+    clean = dg.materialize([checked_mart, published, check], resources={"warehouse": resource})
     assert clean.get_asset_check_evaluations()[0].passed and published_db.exists()

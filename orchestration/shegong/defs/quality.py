@@ -9,9 +9,11 @@ severity ERROR when a blocking expectation failed (the check is blocking: downst
 stop), WARN when only warnings failed.
 
 The personal-data check scans every text column of every table of the build file (all of it is published) for
-resident ID numbers and mobile numbers in clear, once every table of the run is written: it sits on the person
-dimension (marts/dim_worker) and waits for every asset the publish step waits for. A finding names table, column
-and count, never a value; it fails the check with severity ERROR, which stops publishing.
+resident ID numbers and mobile numbers in clear, once every table of the run is written: it sits on the
+person-level fact marts/fct_certifications, a leaf of the dbt graph (a blocking check holds back everything
+downstream of its asset, so on an inner model such as dim_worker it would wait for models that wait for it), and
+depends on every asset the publish step depends on. A finding names table, column and count, never a value; it
+fails the check with severity ERROR, which stops publishing.
 """
 
 from pathlib import Path
@@ -73,7 +75,8 @@ def build_quality_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
     return gx_check
 
 
-PERSONAL_DATA_ASSET = ("marts", "dim_worker")
+# A leaf mart: only the publish step is downstream of it.
+PERSONAL_DATA_ASSET = ("marts", "fct_certifications")
 
 
 def build_personal_data_check(
@@ -115,7 +118,7 @@ def build_personal_data_check(
 
 
 def personal_data_checks(dbt_keys: set[tuple[str, ...]]) -> list[dg.AssetChecksDefinition]:
-    """The scan, once the person dimension is in the dbt manifest (it waits for everything publish waits for)."""
+    """The scan, once its mart is in the dbt manifest (it waits for everything publish waits for)."""
     if PERSONAL_DATA_ASSET not in dbt_keys:
         return []
     upstream = [key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys]

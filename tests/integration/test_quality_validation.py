@@ -285,13 +285,11 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
     con.execute(f"update raw.funding set amount_yuan = -5 where contract_no = '{REGION}-2024-GM01002'")
     con.close()
 
-    def on(asset: str) -> list[dg.AssetChecksDefinition]:
-        key = dg.AssetKey(["raw", asset])
-        return [c for c in quality_checks if any(k.asset_key == key for k in c.check_keys)]
+    raw_keys = [dg.AssetKey(["raw", "funding"]), dg.AssetKey(["raw", "workers"])]
+    (raw_checks,) = [c for c in quality_checks if c.node_def.name == "gx_raw"]
+    selected = {k for k in raw_checks.check_keys if k.asset_key in raw_keys}
 
-    funding_checks, workers_checks = on("funding"), on("workers")
-
-    @dg.multi_asset(specs=[dg.AssetSpec(["raw", "funding"]), dg.AssetSpec(["raw", "workers"])])
+    @dg.multi_asset(specs=[dg.AssetSpec(key) for key in raw_keys])
     def raw_stub():
         yield dg.MaterializeResult(asset_key=["raw", "funding"])
         yield dg.MaterializeResult(asset_key=["raw", "workers"])
@@ -302,11 +300,16 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
         warehouse_dir=str(tmp_path / "warehouse"),
         pii_key="test-key",
     )
+    # the raw suites run in one step; a run selecting two raw assets runs only their suites
     result = dg.materialize(
-        [raw_stub, *funding_checks, *workers_checks], resources={"warehouse": resource}, raise_on_error=False
+        [raw_stub, raw_checks],
+        selection=dg.AssetSelection.assets(*raw_keys) | dg.AssetSelection.checks(*selected),
+        resources={"warehouse": resource},
+        raise_on_error=False,
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == {k.name for d in funding_checks + workers_checks for k in d.check_keys}
+    assert set(evaluations) == {k.name for k in selected}
+    assert {"gx_raw__funding", "gx_raw__workers", "gx_raw__workers__files"} <= set(evaluations)
     funding = evaluations["gx_raw__funding"]
     assert not funding.passed and funding.severity == dg.AssetCheckSeverity.ERROR
     assert funding.metadata["blocking_failed"].value == 1

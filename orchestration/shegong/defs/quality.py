@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from shegong.defs.dbt import dbt_asset_defs
-from shegong.defs.registries import reference_data, registry_assets
+from shegong.defs.publish import published_warehouse
 from shegong.defs.resources import WarehouseResource
 from shegong.quality.checks import CheckSpec, check_specs, manifest_asset_keys
 from shegong.quality.personal_data import CHECK_NAME, record_scan, scan_personal_data
@@ -162,7 +162,7 @@ def personal_data_checks(dbt_keys: set[tuple[str, ...]]) -> list[dg.AssetChecksD
     """The scan, once its mart is in the dbt manifest (it waits for everything publish waits for)."""
     if PERSONAL_DATA_ASSET not in dbt_keys:
         return []
-    upstream = [key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys]
+    upstream = sorted(published_warehouse.dependency_keys, key=lambda key: key.to_user_string())
     return [build_personal_data_check(PERSONAL_DATA_ASSET, upstream)]
 
 

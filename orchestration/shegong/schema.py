@@ -170,3 +170,14 @@ def ensure_build_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"alter table {table} add column if not exists {name} {kind}")
     con.execute(VALIDATION_DDL)
     con.execute(PUBLICATIONS_DDL)
+
+
+def replace_validation_rows(
+    con: duckdb.DuckDBPyConnection, run_id: str, suite: str, rows: list[tuple]
+) -> int:
+    """A check's rows in audit.audit_validation_results for this run, replacing those of an earlier attempt."""
+    con.execute("delete from audit.audit_validation_results where run_id = ? and suite = ?", [run_id, suite])
+    con.executemany(
+        "insert into audit.audit_validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )
+    return len(rows)

@@ -114,8 +114,14 @@ def test_the_index_says_published_lists_every_check_and_names_files(env, run_fol
     text = seen["text"]
     assert "Published at" in text and str(Path(env["SHEGONG_WAREHOUSE_DIR"]) / "shegong.duckdb") in text
     assert "storage v1.0.0" in text
-    # every kind of check: GX suites, dbt tests, registry checks
-    for check in ("rows_in_equal_clean_plus_quarantined", "no_rejected_files", "unique_", "gx_raw__workers"):
+    # every kind of check: GX suites, dbt tests, registry checks, the personal-data scan
+    for check in (
+        "rows_in_equal_clean_plus_quarantined",
+        "no_rejected_files",
+        "unique_",
+        "gx_raw__workers",
+        "no_personal_numbers_in_clear",
+    ):
         assert check in text, check
     assert "dbt test: the column's values are unique" in text
     assert UNREADABLE_FILE in text and "binary content" in text

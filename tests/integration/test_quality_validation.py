@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -148,20 +149,21 @@ def test_duplicate_key_fails_the_blocking_uniqueness_expectation(warehouse: Path
     assert ("expect_column_pair_values_to_be_equal", "raw_rows,rows_clean") in _failed(files)
 
 
-def test_negative_amount_and_clear_phone_fail_and_land_in_the_results_table(
+def test_negative_amount_and_malformed_code_fail_and_land_in_the_results_table(
     warehouse: Path, tmp_path: Path
 ) -> None:
     con = duckdb.connect(str(warehouse))
     con.execute(f"update raw.funding set amount_yuan = -5 where contract_no = '{REGION}-2024-GM01002'")
+    # a phone number where a credit code belongs: the failing value is shown to auditors redacted
     con.execute(
-        f"update raw.funding set project_name = '联系人 13912345678' where contract_no = '{REGION}-2024-GM01003'"
+        f"update raw.funding set provider_uscc = '13912345678' where contract_no = '{REGION}-2024-GM01003'"
     )
     con.close()
     run_id = "run-defects"
     outcomes = [run_suite(warehouse, s, run_id=run_id) for s in ("raw.funding", "raw.workers")]
     funding = outcomes[0]
     assert ("expect_column_values_to_be_between", "amount_yuan") in _failed(funding)
-    assert ("expect_column_values_to_not_match_regex:no_mobile_number", "project_name") in _failed(funding)
+    assert ("expect_column_values_to_match_regex", "provider_uscc") in _failed(funding)
     assert outcomes[1].success
 
     con = duckdb.connect(str(warehouse))
@@ -283,13 +285,11 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
     con.execute(f"update raw.funding set amount_yuan = -5 where contract_no = '{REGION}-2024-GM01002'")
     con.close()
 
-    def on(asset: str) -> list[dg.AssetChecksDefinition]:
-        key = dg.AssetKey(["raw", asset])
-        return [c for c in quality_checks if any(k.asset_key == key for k in c.check_keys)]
+    raw_keys = [dg.AssetKey(["raw", "funding"]), dg.AssetKey(["raw", "workers"])]
+    (raw_checks,) = [c for c in quality_checks if c.node_def.name == "gx_raw"]
+    selected = {k for k in raw_checks.check_keys if k.asset_key in raw_keys}
 
-    funding_checks, workers_checks = on("funding"), on("workers")
-
-    @dg.multi_asset(specs=[dg.AssetSpec(["raw", "funding"]), dg.AssetSpec(["raw", "workers"])])
+    @dg.multi_asset(specs=[dg.AssetSpec(key) for key in raw_keys])
     def raw_stub():
         yield dg.MaterializeResult(asset_key=["raw", "funding"])
         yield dg.MaterializeResult(asset_key=["raw", "workers"])
@@ -300,11 +300,16 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
         warehouse_dir=str(tmp_path / "warehouse"),
         pii_key="test-key",
     )
+    # the raw suites run in one step; a run selecting two raw assets runs only their suites
     result = dg.materialize(
-        [raw_stub, *funding_checks, *workers_checks], resources={"warehouse": resource}, raise_on_error=False
+        [raw_stub, raw_checks],
+        selection=dg.AssetSelection.assets(*raw_keys) | dg.AssetSelection.checks(*selected),
+        resources={"warehouse": resource},
+        raise_on_error=False,
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == {k.name for d in funding_checks + workers_checks for k in d.check_keys}
+    assert set(evaluations) == {k.name for k in selected}
+    assert {"gx_raw__funding", "gx_raw__workers", "gx_raw__workers__files"} <= set(evaluations)
     funding = evaluations["gx_raw__funding"]
     assert not funding.passed and funding.severity == dg.AssetCheckSeverity.ERROR
     assert funding.metadata["blocking_failed"].value == 1
@@ -322,3 +327,74 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
     con.close()
     assert {"raw.funding", "raw.workers", "raw.funding.files", "raw.workers.quarantine"} <= suites
     _ = dt  # dates are implicit in the CSVs
+
+
+def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """One SQL check over every text column of the build: a clear mobile number planted in a mart-like table
+    fails it (naming table, column and count, never the value), the publish step downstream is skipped, and
+    the publish itself refuses the run from the audit trail; once removed, the check passes and publishes."""
+    from shegong.defs.quality import PERSONAL_DATA_ASSET, build_personal_data_check
+    from shegong.defs.resources import WarehouseResource
+    from shegong.publish import PublishBlocked, publish
+
+    planted = "13912345678"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema marts")
+    con.execute("create table marts.contact_notes as select certificate_no, employer_name from raw.workers")
+    con.execute(
+        f"""update marts.contact_notes set employer_name = '阳光社工服务社 联系电话{planted}'
+            where certificate_no = '20203210000000002'"""
+    )
+    con.close()
+    resource = WarehouseResource(
+        build_db=str(warehouse),
+        landing_dir=str(tmp_path / "landing"),
+        warehouse_dir=str(tmp_path / "warehouse"),
+        pii_key="test-key",
+    )
+    published_db = tmp_path / "warehouse" / "shegong.duckdb"
+
+    @dg.asset(key=list(PERSONAL_DATA_ASSET))
+    def checked_mart() -> None:
+        return None
+
+    @dg.asset(key=["warehouse", "published"], deps=[checked_mart])
+    def published(context) -> None:  # unannotated: annotations are strings in this module
+        publish(warehouse, published_db, context.run_id)
+
+    check = build_personal_data_check(PERSONAL_DATA_ASSET, upstream=[])
+    blocked = dg.materialize(
+        [checked_mart, published, check], resources={"warehouse": resource}, raise_on_error=False
+    )
+    (evaluation,) = blocked.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    findings = evaluation.metadata["findings"].value
+    assert "marts.contact_notes.employer_name: 1 value(s) hold a mobile number in clear" in findings
+    assert planted not in findings
+    materialized = {e.asset_key for e in blocked.get_asset_materialization_events()}
+    assert dg.AssetKey(["warehouse", "published"]) not in materialized and not published_db.exists()
+    started = {e.step_key for e in blocked.all_events if e.event_type_value == "STEP_START"}
+    assert "warehouse__published" not in started  # Dagster stops at the blocking check: publish never starts
+    with pytest.raises(
+        PublishBlocked,
+        match=re.escape("personal_data: no_mobile_number on marts.contact_notes.employer_name"),
+    ):
+        publish(warehouse, published_db, blocked.run_id)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    recorded = con.execute(
+        "select string_agg(concat_ws(' ', column_name, observed_value, meaning), ' ') "
+        "from audit.audit_validation_results where run_id = ?",
+        [blocked.run_id],
+    ).fetchall()[0][0]
+    con.close()
+    assert "marts.contact_notes.employer_name" in recorded and planted not in recorded
+
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "update marts.contact_notes set employer_name = '阳光社工服务社' where employer_name like '%联系电话%'"
+    )
+    con.close()
+    clean = dg.materialize([checked_mart, published, check], resources={"warehouse": resource})
+    assert clean.get_asset_check_evaluations()[0].passed and published_db.exists()

@@ -84,5 +84,5 @@ def test_the_finder_sees_a_cycle_hidden_in_a_function():
 
 def test_no_import_cycles_in_the_package():
     graph = import_graph()
-    assert "shegong.contracts" in graph and graph["shegong.contracts"]  # the graph was read
+    assert graph.get("shegong.contracts")  # the graph was read
     assert not cycles(graph), f"import cycles (function-local imports included): {cycles(graph)}"

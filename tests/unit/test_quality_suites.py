@@ -85,6 +85,27 @@ def test_committed_project_matches_the_generator() -> None:
     assert not stale, f"run `python -m shegong.quality.authoring` and commit: {stale}"
 
 
+# What dbt's tests own on models (`dbt build` runs them; they reach Dagster as dbt asset checks).
+DBT_OWNED = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_unique",
+    "expect_compound_columns_to_be_unique",
+    "expect_column_values_to_be_in_set",
+}
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_no_suite_restates_a_dbt_test_or_the_personal_data_scan(suite: str) -> None:
+    """Each invariant has one owner: a suite on a dbt model holds no key, not-null, accepted-values or
+    relationship expectation, and no suite scans a column for personal numbers (one SQL check does)."""
+    document = suite_spec(suite)
+    kinds = {e["type"] for e in document["expectations"]}
+    if suite.startswith("marts."):
+        assert not kinds & DBT_OWNED, (suite, kinds & DBT_OWNED)
+    assert "expect_column_values_to_not_match_regex" not in kinds, suite
+    assert "parameters" not in document["meta"], suite
+
+
 def test_check_specs_follow_the_manifest() -> None:
     raw_only = check_specs(dbt_keys=set())
     assert all(s.asset_key[0] == "raw" for s in raw_only)

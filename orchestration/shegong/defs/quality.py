@@ -1,19 +1,31 @@
-"""Great Expectations suites as Dagster asset checks: one check per suite on the asset it validates.
+"""Great Expectations suites as Dagster asset checks (one check per suite on the asset it validates, the suites
+of one stage's assets run in one step), and the personal-data scan of the whole build (one blocking check, in
+SQL).
 
-A check pulls its frame(s) from the build file (read-only, via Arrow), validates with GX's pandas engine
+A suite's check pulls its frame(s) from the build file (read-only, via Arrow), validates with GX's pandas engine
 (column group by column group, and chunked per partition, for big tables), appends its rows to
 audit.audit_validation_results with the run id, stores the result in the run's report
 (<warehouse>/validation/<run_id>/index.html; GX's pages are rendered once, by the publish step) and reports:
 severity ERROR when a blocking expectation failed (the check is blocking: downstream assets and publishing
 stop), WARN when only warnings failed.
+
+The personal-data check scans every text column of every table of the build file (all of it is published) for
+resident ID numbers and mobile numbers in clear, once every table of the run is written: it sits on the
+person-level fact marts/fct_certifications, a leaf of the dbt graph (a blocking check holds back everything
+downstream of its asset, so on an inner model such as dim_worker it would wait for models that wait for it), and
+depends on every asset the publish step depends on. A finding names table, column and count, never a value; it
+fails the check with severity ERROR, which stops publishing.
 """
 
 from pathlib import Path
 
 import dagster as dg
 
+from shegong.defs.dbt import dbt_asset_defs
+from shegong.defs.publish import published_warehouse
 from shegong.defs.resources import WarehouseResource
-from shegong.quality.checks import CheckSpec, check_specs
+from shegong.quality.checks import CheckSpec, check_specs, manifest_asset_keys
+from shegong.quality.personal_data import CHECK_NAME, record_scan, scan_personal_data
 from shegong.quality.report import save_suite_result
 from shegong.quality.runner import record_outcome, run_suite
 
@@ -28,44 +40,137 @@ def _failures_md(outcome) -> str:
     return "\n".join(lines) or "none"
 
 
-def build_quality_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(list(spec.asset_key)),
-        name=spec.name,
-        description=spec.description,
-        blocking=spec.blocking,
+def evaluate_suite(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, spec: CheckSpec
+) -> dg.AssetCheckResult:
+    """Validate one suite, record its rows and its result for the run's report, and say how it went."""
+    run_id = context.run.run_id
+    outcome = run_suite(Path(warehouse.build_db), spec.suite, run_id=run_id)
+    with warehouse.connect() as con:  # a short writing connection, after the read-only one closed
+        record_outcome(con, run_id, outcome)
+    report = save_suite_result(Path(warehouse.warehouse_dir), run_id, outcome)
+    blocking = outcome.blocking_failed
+    for e in outcome.failed:
+        log = context.log.error if e.severity == "blocking" else context.log.warning
+        log(f"{spec.suite}: {e.expectation}{' on ' + e.column if e.column else ''} failed: {e.meaning}")
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(list(spec.asset_key)),
+        check_name=spec.name,
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "suite": spec.suite,
+            "expectations_evaluated": len(outcome.expectations),
+            "expectations_failed": len(outcome.failed),
+            "blocking_failed": len(blocking),
+            "rows_validated": outcome.rows,
+            "chunks": outcome.chunks,
+            "seconds": round(outcome.seconds, 2),
+            "failing_expectations": dg.MetadataValue.md(_failures_md(outcome)),
+            "data_docs": dg.MetadataValue.path(str(report)),
+        },
     )
-    def gx_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        run_id = context.run.run_id
-        outcome = run_suite(Path(warehouse.build_db), spec.suite, run_id=run_id)
+
+
+def build_quality_checks(name: str, specs: list[CheckSpec]) -> dg.AssetChecksDefinition:
+    """The suites of one stage's assets as one step (a step costs Dagster ~0.5 s, more than most suites): each
+    suite is its own check, with its own result and blocking flag; a run selecting some of the assets runs
+    only their suites."""
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=[
+            dg.AssetCheckSpec(
+                name=spec.name,
+                asset=dg.AssetKey(list(spec.asset_key)),
+                description=spec.description,
+                blocking=spec.blocking,
+            )
+            for spec in specs
+        ],
+        can_subset=True,
+    )
+    def gx_checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        selected = context.selected_asset_check_keys
+        for spec in specs:
+            if dg.AssetCheckKey(dg.AssetKey(list(spec.asset_key)), spec.name) in selected:
+                yield evaluate_suite(context, warehouse, spec)
+
+    return gx_checks
+
+
+def stage_of(asset_key: tuple[str, ...]) -> str:
+    """The step whose assets a suite validates: a check step holding suites of two steps' assets would wait
+    for both (and a blocking check on dim_worker holds back the incremental marts built on it)."""
+    key = dg.AssetKey(list(asset_key))
+    for assets in dbt_asset_defs:
+        if key in assets.keys:
+            return f"gx_{assets.node_def.name}"
+    return "gx_reports" if asset_key == ("raw", "reports") else "gx_raw"
+
+
+def grouped_quality_checks(specs: list[CheckSpec]) -> list[dg.AssetChecksDefinition]:
+    stages: dict[str, list[CheckSpec]] = {}
+    for spec in specs:
+        stages.setdefault(stage_of(spec.asset_key), []).append(spec)
+    return [build_quality_checks(name, stage_specs) for name, stage_specs in sorted(stages.items())]
+
+
+# A leaf mart: only the publish step is downstream of it.
+PERSONAL_DATA_ASSET = ("marts", "fct_certifications")
+
+
+def build_personal_data_check(
+    asset_key: tuple[str, ...], upstream: list[dg.AssetKey]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(list(asset_key)),
+        name=CHECK_NAME,
+        description=(
+            "No resident ID number and no mobile number in clear in any text column of any table of the build "
+            "(every schema is published): one SQL scan per table; a finding names table, column and count."
+        ),
+        blocking=True,
+        additional_deps=[key for key in upstream if key != dg.AssetKey(list(asset_key))],
+    )
+    def personal_data(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            scan = scan_personal_data(con)
         with warehouse.connect() as con:  # a short writing connection, after the read-only one closed
-            record_outcome(con, run_id, outcome)
-        report = save_suite_result(Path(warehouse.warehouse_dir), run_id, outcome)
-        blocking = outcome.blocking_failed
-        for e in outcome.failed:
-            log = context.log.error if e.severity == "blocking" else context.log.warning
-            log(f"{spec.suite}: {e.expectation}{' on ' + e.column if e.column else ''} failed: {e.meaning}")
+            record_scan(con, context.run.run_id, "/".join(asset_key), scan)
+        for finding in scan.findings:
+            context.log.error(f"personal data in clear: {finding.line()}")
         return dg.AssetCheckResult(
-            passed=outcome.success,
-            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            passed=scan.clean,
+            severity=dg.AssetCheckSeverity.ERROR,
             metadata={
-                "suite": spec.suite,
-                "expectations_evaluated": len(outcome.expectations),
-                "expectations_failed": len(outcome.failed),
-                "blocking_failed": len(blocking),
-                "rows_validated": outcome.rows,
-                "chunks": outcome.chunks,
-                "seconds": round(outcome.seconds, 2),
-                "failing_expectations": dg.MetadataValue.md(_failures_md(outcome)),
-                "data_docs": dg.MetadataValue.path(str(report)),
+                "tables_scanned": scan.tables,
+                "text_columns_scanned": scan.columns,
+                "distinct_values_scanned": scan.values,
+                "columns_with_findings": len(scan.findings),
+                "seconds": round(scan.seconds, 2),
+                "findings": dg.MetadataValue.md("\n".join(f"- {f.line()}" for f in scan.findings) or "none"),
             },
         )
 
-    return gx_check
+    return personal_data
+
+
+def personal_data_checks(dbt_keys: set[tuple[str, ...]]) -> list[dg.AssetChecksDefinition]:
+    """The scan, once its mart is in the dbt manifest (it waits for everything publish waits for)."""
+    if PERSONAL_DATA_ASSET not in dbt_keys:
+        return []
+    upstream = sorted(published_warehouse.dependency_keys, key=lambda key: key.to_user_string())
+    return [build_personal_data_check(PERSONAL_DATA_ASSET, upstream)]
 
 
 quality_check_specs: list[CheckSpec] = check_specs()
-quality_checks: list[dg.AssetChecksDefinition] = [build_quality_check(s) for s in quality_check_specs]
+quality_checks: list[dg.AssetChecksDefinition] = [
+    *grouped_quality_checks(quality_check_specs),
+    *personal_data_checks(manifest_asset_keys()),
+]
 
 
 @dg.definitions

@@ -5,6 +5,7 @@ record_outcome(con, run_id, outcome)          its rows into audit.audit_validati
 save_suite_result(warehouse_dir, run_id, o)   its GX result into the run's folder (the run's index rewritten)
 build_run_report(run_id, warehouse_dir)       the run's Data Docs, rendered once: <warehouse>/validation/<run_id>/
 report_summary(db, warehouse_dir)             the one-screen summary of the latest run
+personal_data.scan_personal_data(con)         the SQL scan of every text column for ID and mobile numbers
 """
 
 from shegong.quality.checks import CheckSpec, check_specs, manifest_asset_keys

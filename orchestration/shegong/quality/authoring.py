@@ -23,121 +23,30 @@ from shegong.ingest.reports import DOCUMENT_COLUMNS, FACT_COLUMNS, PROVENANCE_CO
 from shegong.ingest.rows import REASON_CODES
 from shegong.quality.context import BATCH_DEFINITION, DATASOURCE
 from shegong.quality.datasets import dataset
-from shegong.quality.runner import ID_NUMBER, MOBILE
+from shegong.quality.expectation_specs import (
+    CERTIFICATE_NO,
+    DIVISION_CODE,
+    HASH,
+    MASKED_NAME,
+    TODAY,
+    USCC,
+    between,
+    columns_exactly,
+    date_bound,
+    in_set,
+    matches,
+    not_null,
+    unique,
+    x,
+)
+from shegong.quality.marts import mart_suites
 
 GX_VERSION = "1.24.1"
 _NS = uuid.UUID("5b1d6a8e-3c1f-4e0a-9d54-6f0e7c2a9b11")
 
-# Formats: codes as the contracts define them; personal data only ever as hashes or masks.
-CERTIFICATE_NO = r"^\d{17}$"
-DIVISION_CODE = r"^\d{6}(?:\d{3}){0,2}$"  # 6-digit county/city/province, 9-digit township, 12-digit village
-USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
-HASH = r"^[0-9a-f]{64}$"
-MASKED_NAME = r"^.\*+$"
-# Unanchored (a number inside free text leaks as well), digit-bounded, RE2-compatible (Arrow compute runs it).
-# A number stands alone: not inside a longer number, a decimal or a hex digest (RE2 has no lookarounds).
-ALONE_BEFORE, ALONE_AFTER = r"(?:^|[^0-9A-Za-z.])", r"(?:[^0-9A-Za-z.]|$)"
-ID_NUMBER_ANYWHERE = rf"{ALONE_BEFORE}{ID_NUMBER}{ALONE_AFTER}"
-MOBILE_ANYWHERE = rf"{ALONE_BEFORE}{MOBILE}{ALONE_AFTER}"
-
 
 def uid(*parts: str) -> str:
     return str(uuid.uuid5(_NS, "/".join(parts)))
-
-
-def x(kind: str, severity: str, meaning: str, label: str | None = None, **kwargs) -> dict:
-    """One expectation: GX type and kwargs, `meta.severity` (blocking | warning) and `meta.meaning`."""
-    meta = {"severity": severity, "meaning": meaning}
-    if label:
-        meta["label"] = label
-    return {
-        "type": kind,
-        "kwargs": kwargs,
-        "meta": meta,
-        "severity": "critical" if severity == "blocking" else "warning",
-    }
-
-
-def date_bound(value: str) -> str:
-    """Date bounds compare against datetime64 columns: GX needs them as datetimes, not dates."""
-    return f"{value} 00:00:00"
-
-
-TODAY = {"$PARAMETER": "today"}
-
-
-# ---- building blocks -------------------------------------------------------------------------------------
-def columns_exactly(columns: list[str], what: str) -> dict:
-    return x(
-        "expect_table_columns_to_match_set",
-        "blocking",
-        f"The table has exactly the columns {what}; a missing or unexpected column means the loader or model changed.",
-        column_set=columns,
-        exact_match=True,
-    )
-
-
-def not_null(column: str, what: str, severity: str = "blocking") -> dict:
-    return x("expect_column_values_to_not_be_null", severity, f"Every row has {what}.", column=column)
-
-
-def unique(columns: list[str], what: str, severity: str = "blocking") -> dict:
-    if len(columns) == 1:
-        return x(
-            "expect_column_values_to_be_unique", severity, f"No two rows share {what}.", column=columns[0]
-        )
-    return x(
-        "expect_compound_columns_to_be_unique", severity, f"No two rows share {what}.", column_list=columns
-    )
-
-
-def matches(
-    column: str, regex: str, meaning: str, severity: str = "blocking", label: str | None = None
-) -> dict:
-    return x(
-        "expect_column_values_to_match_regex", severity, meaning, label=label, column=column, regex=regex
-    )
-
-
-def in_set(column: str, values, meaning: str, severity: str = "blocking") -> dict:
-    return x("expect_column_values_to_be_in_set", severity, meaning, column=column, value_set=values)
-
-
-def between(column: str, meaning: str, severity: str = "blocking", low=None, high=None) -> dict:
-    kwargs = {"column": column}
-    if low is not None:
-        kwargs["min_value"] = low
-    if high is not None:
-        kwargs["max_value"] = high
-    return x("expect_column_values_to_be_between", severity, meaning, **kwargs)
-
-
-def no_personal_numbers(column: str) -> list[dict]:
-    """The rule that holds for every text column of the warehouse: no ID number and no mobile number in clear."""
-    return [
-        x(
-            "expect_column_values_to_not_match_regex",
-            "blocking",
-            f"No value of {column} contains an 18-digit resident ID number: personal data must only be stored hashed.",
-            label="no_id_number",
-            column=column,
-            regex=ID_NUMBER_ANYWHERE,
-        ),
-        x(
-            "expect_column_values_to_not_match_regex",
-            "blocking",
-            f"No value of {column} contains an 11-digit mobile number: phone numbers must only be stored hashed.",
-            label="no_mobile_number",
-            column=column,
-            regex=MOBILE_ANYWHERE,
-        ),
-    ]
-
-
-def text_columns(columns: list[tuple[str, str]]) -> list[str]:
-    """Text columns the PII guard reads: hashes are excluded (64 hex characters can hold an 18-digit run by
-    chance; their own format check proves they are hashes)."""
-    return [n for n, t in columns if t == "VARCHAR" and not n.endswith(("_hash", "sha256"))]
 
 
 # ---- raw registries, from their contracts ---------------------------------------------------------------
@@ -278,8 +187,6 @@ def raw_suite(contract: Contract) -> list[dict]:
                 "_reporting_region is the 6-digit code of the sending region.",
             ),
         ]
-    for column in text_columns(columns):
-        out += no_personal_numbers(column)
     return out
 
 
@@ -312,7 +219,7 @@ def files_suite(contract: Contract) -> list[dict]:
 
 def quarantine_suite(contract: Contract) -> list[dict]:
     codes = "|".join(REASON_CODES)
-    out = [
+    return [
         not_null("source_row", "the row number of the rejected source row"),
         matches(
             "reason_codes_text",
@@ -321,9 +228,6 @@ def quarantine_suite(contract: Contract) -> list[dict]:
             severity="warning",
         ),
     ]
-    for column in ("raw_values", "reasons", "source_file"):
-        out += no_personal_numbers(column)
-    return out
 
 
 def reference_suites() -> dict[str, list[dict]]:
@@ -366,7 +270,6 @@ def reference_suites() -> dict[str, list[dict]]:
                 low=date_bound("2008-01-01"),
                 high=TODAY,
             ),
-            *[e for c in ("title", "main_region", "_source_file") for e in no_personal_numbers(c)],
         ],
         "raw.report_facts": [
             columns_exactly(facts_cols, "the report extractor writes"),
@@ -398,14 +301,11 @@ def reference_suites() -> dict[str, list[dict]]:
                 high=2035,
             ),
             matches("adcode", DIVISION_CODE, "Resolved region codes are 6-, 9- or 12-digit division codes."),
-            *[e for c in ("quote", "region") for e in no_personal_numbers(c)],
         ],
     }
 
 
 def all_suites() -> dict[str, list[dict]]:
-    from shegong.quality.marts import mart_suites
-
     suites: dict[str, list[dict]] = {}
     for contract in contracts().values():
         suites[contract.raw_table] = raw_suite(contract)
@@ -417,15 +317,13 @@ def all_suites() -> dict[str, list[dict]]:
 
 
 # ---- writing the project ---------------------------------------------------------------------------------
-def suite_document(name: str, expectations: list[dict], parameters: dict | None = None) -> dict:
+def suite_document(name: str, expectations: list[dict]) -> dict:
     spec = dataset(name)
     meta = {
         "great_expectations_version": GX_VERSION,
         "dagster_asset": "/".join(spec.asset_key),
         "data_asset": spec.data_asset,
     }
-    if parameters:
-        meta["parameters"] = dict(sorted(parameters.items()))
     return {
         "expectations": [{**e, "id": uid(name, str(i), e["type"])} for i, e in enumerate(expectations)],
         "id": uid("suite", name),
@@ -485,10 +383,7 @@ data_docs_sites:
 
 
 def write_project(root: Path = EXPECTATIONS_DIR) -> dict[str, int]:
-    from shegong.quality.marts import mart_parameters
-
     suites = all_suites()
-    parameters = mart_parameters()
     expectations_dir = root / "expectations"
     for folder in (expectations_dir, root / "validation_definitions", root / "checkpoints"):
         if folder.exists():
@@ -500,10 +395,7 @@ def write_project(root: Path = EXPECTATIONS_DIR) -> dict[str, int]:
     for name, expectations in sorted(suites.items()):
         path = expectations_dir.joinpath(*name.split(".")).with_suffix(".json")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            json.dumps(suite_document(name, expectations, parameters.get(name)), indent=2, ensure_ascii=False)
-            + "\n"
-        )
+        path.write_text(json.dumps(suite_document(name, expectations), indent=2, ensure_ascii=False) + "\n")
         data_asset = dataset(name).data_asset
         assets[data_asset] = {
             "type": "dataframe",

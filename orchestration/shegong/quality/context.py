@@ -6,8 +6,9 @@ resolution). Process-wide settings make that fast and quiet:
   * progress bars are off in `great_expectations.yml` (`progress_bars: {globally: false}`), analytics off;
   * the pandas engine fingerprints every batch (an md5 over `hash_pandas_object`, 2 s per million Arrow-backed
     rows, recomputed per validation). We validate frames we have just pulled, so the fingerprint serves nothing:
-    `HASH_THRESHOLD = 0` skips it (the engine hashes only frames smaller than the threshold);
-  * the fast paths of `shegong.quality.fastpaths` (large key sets, string `isin`, regex on non-ASCII text).
+    `HASH_THRESHOLD = 0` skips it (the engine hashes only frames smaller than the threshold).
+What GX is slow at (key sets of a million values, regexes over every text column) is not asked of it: dbt tests
+the marts' relationships and the personal-data scan is SQL (`shegong.quality.personal_data`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from shegong.config import EXPECTATIONS_DIR
-from shegong.quality import fastpaths
 
 DATASOURCE = "warehouse"
 BATCH_DEFINITION = "whole_frame"
@@ -35,7 +35,6 @@ def quiet_gx() -> None:
 
     pandas_execution_engine.HASH_THRESHOLD = 0
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    fastpaths.install()
 
 
 def _open_file_context(root: Path):

@@ -2,8 +2,9 @@
 partitions for big tables; and the frame of a dataset's columns without its rows.
 
 Column types are chosen for the GX metrics that run on them (measured on a million rows):
-  strings   → pandas' Arrow-backed `str` dtype: regex and set checks run in Arrow compute (shegong.quality.fastpaths
-              keeps them there where pandas 3.1 would not), a missing value reads NaN in GX's results;
+  strings   → pandas' Arrow-backed `str` dtype: regex and set checks run in Arrow compute (pandas falls back to
+              Python's `re` for `\\d` on non-ASCII text; the suites' regexes read ASCII codes), a missing value
+              reads NaN in GX's results;
   decimals  → float64, integers → int64 (float64 when nullable): `between` is vectorised only for numpy numbers
               (an ArrowDtype decimal goes through a Python `map`, ~0.6 s per million rows);
   dates     → datetime64[ns], clamped to 1678-01-01 … 2262-01-01 (the ns range; an SCD2 '9999-12-31' stays the

@@ -589,15 +589,15 @@ def auditor_index_html(
     body = f"""
 <p>Run <code>{esc(run_id)}</code>: {len(sections)} Great Expectations suites with {total} expectations
 ({len(blocking)} blocking and {len(failing) - len(blocking)} warning expectation(s) failed); {len(checks)} other
-checks — dbt tests, registry checks (row accounting, rejected files, freshness) and the suites as Dagster
-asset checks — of which {len(failed_checks)} failed ({len(blocking_checks)} blocking).</p>
+checks — dbt tests, registry checks (row accounting, rejected files, freshness), the personal-data scan of every
+text column and the suites as Dagster asset checks — of which {len(failed_checks)} failed ({len(blocking_checks)} blocking).</p>
 {verdict}
 <h2>Failing expectations</h2>
 {failing_table}
 {behind}
 <h2>Rejected files</h2>
 {rejected_table}
-<h2>Every check of the run (Dagster asset checks: dbt tests, registry checks, suites)</h2>
+<h2>Every check of the run (Dagster asset checks: dbt tests, registry checks, personal-data scan, suites)</h2>
 {checks_table}
 <h2>Every Great Expectations suite and expectation</h2>
 {suites}

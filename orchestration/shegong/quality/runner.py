@@ -24,10 +24,11 @@ from pathlib import Path
 
 import duckdb
 
-from shegong.quality import fastpaths
 from shegong.quality.context import WORKERS, batch_definition, load_suites, validation_context
 from shegong.quality.datasets import Dataset, builtin_parameters, dataset
 from shegong.quality.frames import chunk_frame, count_rows, plan_chunks, schema_frame
+from shegong.quality.personal_data import ID_NUMBER, MOBILE
+from shegong.schema import replace_validation_rows
 
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 # Aggregating chunk results: these are right when every chunk passes (map expectations count per row; a column's
@@ -59,9 +60,7 @@ ROW_COUNTS = {"expect_table_row_count_to_be_between", "expect_table_row_count_to
 SLICE_ROWS = 100_000
 
 # Personal data must never reach a report: unexpected values shown to auditors are masked when they look like
-# an ID number or a mobile number (the very values the PII expectations exist to catch).
-ID_NUMBER = r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-MOBILE = r"1[3-9]\d{9}"
+# an ID number or a mobile number.
 _REDACT = re.compile(rf"(?<!\d)(?:{ID_NUMBER}|{MOBILE})(?!\d)")
 
 
@@ -206,30 +205,16 @@ def aggregate(per_expectation: list[list[dict]], configs: list, parameters: Mapp
     return folded
 
 
-def _parameters(
-    con: duckdb.DuckDBPyConnection, spec: Dataset, today: dt.date | None, generated: Mapping | None = None
-) -> dict:
-    """Built-in parameters, then the suite's generated key sets (meta.parameters), then datasets.yml's."""
+def _parameters(con: duckdb.DuckDBPyConnection, spec: Dataset, today: dt.date | None) -> dict:
+    """Built-in parameters, then datasets.yml's: one value, or a list of the distinct values of one column."""
     values: dict[str, object] = dict(builtin_parameters(today))
-    for name, sql in {**(generated or {}), **spec.parameters}.items():
-        rows = None if name.endswith("_keys") else con.execute(sql).fetchall()
-        if rows is not None and len(rows) == 1 and len(rows[0]) == 1:
+    for name, sql in spec.parameters.items():
+        rows = con.execute(sql).fetchall()
+        if len(rows) == 1 and len(rows[0]) == 1:
             values[name] = rows[0][0]
         else:
-            values[name] = _key_set(con, sql, rows)
+            values[name] = sorted({r[0] for r in rows if r[0] is not None}, key=str)
     return values
-
-
-def _key_set(con: duckdb.DuckDBPyConnection, sql: str, rows: list | None) -> fastpaths.KeySet:
-    """The distinct values of the first column, without nulls, sorted by their text. Text keys (a million
-    worker keys) are deduplicated and sorted by DuckDB: its order of strings is that of Python's."""
-    relation = con.sql(sql)
-    if rows is None and str(relation.types[0]) == "VARCHAR":
-        column = '"' + relation.columns[0].replace('"', '""') + '"'
-        query = f"select distinct {column} from ({sql}) where {column} is not null order by {column}"
-        return fastpaths.KeySet(con.sql(query).to_arrow_table().column(0).to_pylist())
-    rows = relation.fetchall() if rows is None else rows
-    return fastpaths.KeySet(sorted({r[0] for r in rows if r[0] is not None}, key=str))
 
 
 def _chunk_result(suite_result, configs: list[dict]) -> list[dict]:
@@ -521,7 +506,7 @@ def run_suite(
     own = con is None
     connection = con or duckdb.connect(str(build_db), read_only=True)
     try:
-        parameters = _parameters(connection, spec, today, (suite.meta or {}).get("parameters"))
+        parameters = _parameters(connection, spec, today)
         schema = schema_frame(connection, spec.sql)
         # A table's rows are counted first (DuckDB knows them without a scan) to plan the batches; a derived
         # dataset is computed by its query, so it validates whole (a column slice would compute it again).
@@ -570,13 +555,6 @@ def run_suite(
 
 
 def record_outcome(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SuiteOutcome) -> int:
-    """Append the suite's rows to audit.audit_validation_results (a re-run of a check replaces its rows; the
-    table is the build schema's, shegong/schema.py)."""
-    con.execute(
-        "delete from audit.audit_validation_results where run_id = ? and suite = ?", [run_id, outcome.suite]
-    )
+    """Append the suite's rows to audit.audit_validation_results (a re-run of a check replaces its rows)."""
     rows = [e.as_row(run_id, outcome.validated_at) for e in outcome.expectations]
-    con.executemany(
-        "insert into audit.audit_validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-    )
-    return len(rows)
+    return replace_validation_rows(con, run_id, outcome.suite, rows)

@@ -1,0 +1,81 @@
+"""The personal-data scan on a real DuckDB file: every text column of every schema, numbers found by table and
+column with their count, never a value; codes, hashes and decimals that merely hold long digit runs pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from shegong.publish import blocking_failures
+from shegong.quality.personal_data import Finding, record_scan, scan_personal_data
+
+ID_NUMBER = "110101198001010015"
+MOBILE = "13912345678"
+
+
+@pytest.fixture()
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "build.duckdb"))
+    connection.execute("create schema marts; create schema raw")
+    # What the warehouse legitimately holds: certificate numbers (17 digits), keyed hashes and file digests
+    # (64 hex, digit runs inside), unified social credit codes, amounts as text, masked names, numbers next to
+    # letters in a file name.
+    connection.execute(
+        """create table marts.dim_contacts as select * from (values
+               ('20203210001726996', repeat('1', 20) || repeat('ab', 22), '52320213MJ4141774X', '张**',
+                '13912345678.50', 'file_13912345678x.csv', ['助理社会工作师'], 1::bigint),
+               ('20203210001726997', md5('a') || md5('b'), '52320213MJ4160166Y', '李*',
+                '1000.50', '320213_2024-01_名册.csv', [], 2::bigint)
+           ) as t(certificate_no, person_hash, employer_uscc, name_masked, amount_text, source_file, levels, n)"""
+    )
+    connection.execute("create table raw.notes (note varchar, extra json)")
+    connection.execute("insert into raw.notes values ('no number here', '{\"a\": 1}')")
+    yield connection
+    connection.close()
+
+
+def test_a_clean_warehouse_passes(con) -> None:
+    scan = scan_personal_data(con)
+    assert scan.clean and scan.findings == []
+    assert scan.tables == 2 and scan.columns == 7 + 2  # the bigint column is not text
+    assert scan.values == 2 * 7 + 2  # distinct values per column
+
+
+def test_numbers_in_clear_are_found_by_table_and_column(con) -> None:
+    con.execute(f"insert into raw.notes values ('联系人{MOBILE}，身份证 {ID_NUMBER}', null)")
+    con.execute(f"insert into raw.notes values ('电话：{MOBILE}', '{{\"phone\": \"{MOBILE}\"}}')")
+    con.execute(
+        f"""insert into marts.dim_contacts values
+            ('20203210001726998', '{ID_NUMBER}', null, '王*', null, null, ['{MOBILE}'], 3)"""
+    )
+    scan = scan_personal_data(con)
+    assert not scan.clean
+    assert sorted(scan.findings, key=lambda f: (f.where, f.kind)) == [
+        Finding("marts", "dim_contacts", "levels", "mobile_number", 1),
+        Finding("marts", "dim_contacts", "person_hash", "id_number", 1),
+        Finding("raw", "notes", "extra", "mobile_number", 1),
+        Finding("raw", "notes", "note", "id_number", 1),
+        Finding("raw", "notes", "note", "mobile_number", 2),
+    ]
+
+
+def test_the_audit_trail_names_columns_and_counts_never_values(con) -> None:
+    con.execute(f"insert into raw.notes values ('电话 {MOBILE}', null)")
+    scan = scan_personal_data(con)
+    assert record_scan(con, "run-1", "marts/dim_worker", scan) == 2
+    assert blocking_failures(con, "run-1") == [
+        ("personal_data", "no_mobile_number", "raw.notes.note"),
+        ("personal_data", "no_personal_numbers_in_clear", ""),
+    ]
+    text = " ".join(
+        str(v) for row in con.execute("select * from audit.audit_validation_results").fetchall() for v in row
+    )
+    assert MOBILE not in text and "raw.notes.note" in text
+    # a re-run of the check replaces its rows; a clean scan records one passing row
+    con.execute("delete from raw.notes where note like '电话%'")
+    record_scan(con, "run-1", "marts/dim_worker", scan_personal_data(con))
+    assert con.execute(
+        "select expectation, success from audit.audit_validation_results where run_id = 'run-1'"
+    ).fetchall() == [("no_personal_numbers_in_clear", True)]

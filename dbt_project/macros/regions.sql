@@ -31,3 +31,41 @@
         when {{ dbt.length(code) }} = 6 then 'county'
     end
 {%- endmacro %}
+
+{#-
+    `measures` (name → aggregate expression) of `relation` per `group_by` columns and region prefix: every
+    row counted under its `region_column`'s 2-, 4- and 6-digit prefixes (prefix_length, region_prefix), for an
+    equi-join on same_region_prefix. Emits a whole select for the caller to wrap in a CTE; `where` filters the
+    rows first.
+-#}
+{% macro aggregate_by_region_prefix(relation, region_column, measures, group_by=[], where=none) -%}
+    {%- set prefix = "substr(" ~ region_column ~ ", 1, prefix_lengths.prefix_length)" -%}
+select
+    {%- for column in group_by %}
+    {{ column }},
+    {%- endfor %}
+    prefix_lengths.prefix_length,
+    {{ prefix }} as region_prefix,
+    {%- for name, expression in measures.items() %}
+    {{ expression }} as {{ name }}{{ "," if not loop.last }}
+    {%- endfor %}
+from {{ relation }}
+cross join (
+
+    select 2 as prefix_length
+    union all
+    select 4 as prefix_length
+    union all
+    select 6 as prefix_length
+
+) as prefix_lengths
+{%- if where %}
+where {{ where }}
+{%- endif %}
+group by
+    {%- for column in group_by %}
+    {{ column }},
+    {%- endfor %}
+    prefix_lengths.prefix_length,
+    {{ prefix }}
+{%- endmacro %}

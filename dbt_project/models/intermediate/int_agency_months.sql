@@ -1,4 +1,10 @@
-{{ rosters_as_of_months(ref('stg_agencies'), 'agency_uscc') }}
+with
+
+rosters_by_month as (
+
+    {{ rosters_as_of_months(ref('stg_agencies'), 'agency_uscc') }}
+
+)
 
 select
     {{ generate_surrogate_key(['agency_uscc', 'month_start']) }} as agency_month_id,
@@ -15,5 +21,4 @@ select
     reporting_region_code,
     source_file,
     source_row
-from carried
-where roster_rank = 1
+from rosters_by_month

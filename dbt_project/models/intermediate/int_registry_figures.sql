@@ -1,24 +1,48 @@
 {#-
-    The registry's answer to each reported figure: for fact region R (adcode, containment by code prefix),
-    year Y and as-of date A = min(Y-12-31, last day of the month before the report's publication date when
-    known, last reporting month's end), computed exactly as documented per metric in the seed
+    The registry's answer to each reported figure at its region (containment by code prefix), year and as-of
+    date (int_report_fact_as_of), computed exactly as documented per metric in the seed
     metric_registry_definitions. Null with a reason when the registries cannot answer.
+
+    Registry rows are aggregated per period and region prefix first (macro aggregate_by_region_prefix), then
+    joined to the facts on equal prefixes: joining facts to millions of person-months by "code starts with"
+    took minutes at a million workers. Because the as-of date is always a month's last day, "on or before the
+    as-of date" is "in or before as_of_month" for every dated registry row. Each month has one version in force
+    per person or certificate and one row per station or agency, so counts add up over a prefix.
 -#}
+
+{#- Metric → the per-prefix aggregate below that answers it with a column of the metric's name. -#}
+{%- set figure_sources = {
+    'certified_social_workers': 'workers',
+    'certified_assistant': 'workers',
+    'certified_intermediate': 'workers',
+    'certified_senior': 'workers',
+    'exam_passed': 'exams',
+    'township_stations': 'stations',
+    'village_stations': 'stations',
+    'station_social_workers': 'stations',
+    'social_work_agencies': 'agencies',
+    'agency_staff': 'agencies',
+    'government_purchase_funding': 'funding',
+    'lottery_funding': 'funding',
+    'charity_funding': 'funding',
+    'service_projects': 'funding',
+    'training_sessions': 'training',
+    'training_participants': 'training',
+    'training_funding': 'training',
+} -%}
+
 with
 
 facts as (
 
-    select
-        facts.report_fact_id,
-        facts.metric_code,
-        facts.adcode,
-        facts.report_year,
-        facts.is_target,
-        documents.publication_date
-    from {{ ref('int_reviewed_report_facts') }} as facts
-    left join {{ ref('stg_report_documents') }} as documents
-        on facts.doc = documents.doc
-    where facts.review_status <> 'rejected'
+    select * from {{ ref('int_report_fact_as_of') }}
+
+),
+
+candidates as (
+
+    select * from facts
+    where as_of_date is not null
 
 ),
 
@@ -31,186 +55,51 @@ calendar as (
 
 ),
 
-dated as (
+as_of_months as (
 
-    select
-        facts.*,
-        calendar.first_month,
-        calendar.last_month_end,
-        least(
-            {{ make_date('facts.report_year', 12, 31) }},
-            coalesce(
-                {{ add_to_date('day', -1, month_start('facts.publication_date')) }},
-                cast('9999-12-31' as date)
-            ),
-            calendar.last_month_end
-        ) as as_of_date
-    from facts
-    cross join calendar
+    select distinct as_of_month as month_start from candidates
 
 ),
 
-candidates as (
-
-    select
-        dated.*,
-        {{ month_start('dated.as_of_date') }} as as_of_month,
-        {{ region_prefix_length('dated.adcode') }} as region_prefix_length,
-        substr(dated.adcode, 1, {{ region_prefix_length('dated.adcode') }}) as region_prefix
-    from dated
-    where dated.adcode is not null and dated.report_year is not null
-
-),
-
-{#
-    Registry rows are aggregated per period and region prefix first (every code counted under its 2-, 4- and
-    6-digit prefixes), then joined to the facts on equal prefixes: joining facts to millions of person-months
-    by "code starts with" took minutes at a million workers. Because as_of_date is always a month's last day,
-    "on or before the as-of date" is "in or before as_of_month" for every dated registry row. Each month has one
-    version in force per person or certificate and one row per station or agency, so counts add up over a prefix.
-#}
-prefix_lengths as (
-
-    select 2 as prefix_length
-    union all
-    select 4 as prefix_length
-    union all
-    select 6 as prefix_length
-
-),
-
-region_rows_by_prefix as (
-
-    select
-        prefix_lengths.prefix_length,
-        substr(seen.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        sum(seen.registry_row_count) as registry_rows
-    from {{ ref('int_region_codes_seen') }} as seen
-    cross join prefix_lengths
-    where seen.registry_row_count > 0
-    group by prefix_lengths.prefix_length, substr(seen.region_code, 1, prefix_lengths.prefix_length)
-
-),
-
-workers_by_prefix as (
+worker_months as (
 
     select
         months.month_start,
-        prefix_lengths.prefix_length,
-        substr(versions.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        count(*) as certified_social_workers,
-        count(case when versions.highest_level = 'assistant' then 1 end) as certified_assistant,
-        count(case when versions.highest_level = 'intermediate' then 1 end) as certified_intermediate,
-        count(case when versions.highest_level = 'senior' then 1 end) as certified_senior
+        versions.region_code,
+        versions.highest_level
     from {{ ref('int_worker_versions') }} as versions
     inner join {{ ref('int_months') }} as months
         on {{ version_in_force('versions', 'months.month_start') }}
-    cross join prefix_lengths
     where
-        months.month_start in (select candidates.as_of_month from candidates)
+        months.month_start in (select as_of_months.month_start from as_of_months)
         and versions.is_certified
         and versions.certified_on <= months.month_end
-    group by
-        months.month_start,
-        prefix_lengths.prefix_length,
-        substr(versions.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-exams_by_prefix as (
+certificate_months as (
 
     select
         months.month_start,
         extract(year from versions.certified_on) as certified_year,
-        prefix_lengths.prefix_length,
-        substr(versions.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        count(*) as exam_passed
+        versions.region_code
     from {{ ref('int_certificate_versions') }} as versions
     inner join {{ ref('int_months') }} as months
         on {{ version_in_force('versions', 'months.month_start') }}
-    cross join prefix_lengths
     where
-        months.month_start in (select candidates.as_of_month from candidates)
+        months.month_start in (select as_of_months.month_start from as_of_months)
         and versions.certified_on <= months.month_end
-    group by
-        months.month_start,
-        extract(year from versions.certified_on),
-        prefix_lengths.prefix_length,
-        substr(versions.region_code, 1, prefix_lengths.prefix_length)
 
 ),
 
-stations_by_prefix as (
+contracts as (
 
     select
-        station_months.month_start,
-        prefix_lengths.prefix_length,
-        substr(station_months.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        sum(case when station_months.station_level = 'township' then 1 else 0 end) as township_stations,
-        sum(case when station_months.station_level = 'village' then 1 else 0 end) as village_stations,
-        sum(coalesce(station_months.resident_workers, 0)) as station_social_workers
-    from {{ ref('int_station_months') }} as station_months
-    cross join prefix_lengths
-    where
-        station_months.operating_status = 'operating'
-        and station_months.opened_on <= {{ month_end('station_months.month_start') }}
-    group by
-        station_months.month_start,
-        prefix_lengths.prefix_length,
-        substr(station_months.region_code, 1, prefix_lengths.prefix_length)
-
-),
-
-townships_by_prefix as (
-
-    select
-        prefix_lengths.prefix_length,
-        substr(divisions.division_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        count(*) as townships_listed
-    from {{ ref('stg_regions') }} as divisions
-    cross join prefix_lengths
-    where divisions.division_level = 'township'
-    group by prefix_lengths.prefix_length, substr(divisions.division_code, 1, prefix_lengths.prefix_length)
-
-),
-
-agencies_by_prefix as (
-
-    select
-        agency_months.month_start,
-        prefix_lengths.prefix_length,
-        substr(agency_months.region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        count(*) as social_work_agencies,
-        sum(coalesce(agency_months.full_time_staff, 0)) as agency_staff
-    from {{ ref('int_agency_months') }} as agency_months
-    cross join prefix_lengths
-    where agency_months.is_active
-    group by
-        agency_months.month_start,
-        prefix_lengths.prefix_length,
-        substr(agency_months.region_code, 1, prefix_lengths.prefix_length)
-
-),
-
-funding_by_prefix as (
-
-    select
-        {{ month_start('contracts.signed_on') }} as signed_month,
-        prefix_lengths.prefix_length,
-        substr(contracts.purchaser_region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        sum(case when contracts.funding_source = 'fiscal' then contracts.amount_yuan else 0 end)
-            as government_purchase_funding,
-        sum(case when contracts.funding_source = 'lottery' then contracts.amount_yuan else 0 end)
-            as lottery_funding,
-        sum(case when contracts.funding_source = 'charity' then contracts.amount_yuan else 0 end)
-            as charity_funding,
-        count(*) as service_projects
-    from {{ ref('stg_funding') }} as contracts
-    cross join prefix_lengths
-    group by
-        {{ month_start('contracts.signed_on') }},
-        prefix_lengths.prefix_length,
-        substr(contracts.purchaser_region_code, 1, prefix_lengths.prefix_length)
+        {{ month_start('signed_on') }} as signed_month,
+        purchaser_region_code,
+        funding_source,
+        amount_yuan
+    from {{ ref('stg_funding') }}
 
 ),
 
@@ -224,28 +113,118 @@ session_attendance as (
 
 ),
 
-training_by_prefix as (
+sessions as (
 
     select
         {{ month_start('sessions.start_on') }} as start_month,
-        prefix_lengths.prefix_length,
-        substr(sessions.organizer_region_code, 1, prefix_lengths.prefix_length) as region_prefix,
-        count(*) as training_sessions,
-        sum(coalesce(session_attendance.participants, 0)) as training_participants,
-        sum(coalesce(sessions.budget_yuan, 0)) as training_funding
+        sessions.organizer_region_code,
+        sessions.budget_yuan,
+        session_attendance.participants
     from {{ ref('stg_training_sessions') }} as sessions
     left join session_attendance
         on sessions.session_code = session_attendance.session_code
-    cross join prefix_lengths
-    group by
-        {{ month_start('sessions.start_on') }},
-        prefix_lengths.prefix_length,
-        substr(sessions.organizer_region_code, 1, prefix_lengths.prefix_length)
+
+),
+
+region_rows_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        ref('int_region_codes_seen'), 'region_code',
+        {'registry_rows': 'sum(registry_row_count)'},
+        where='registry_row_count > 0',
+    ) }}
+
+),
+
+workers_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        'worker_months', 'region_code',
+        {
+            'certified_social_workers': 'count(*)',
+            'certified_assistant': "count(case when highest_level = 'assistant' then 1 end)",
+            'certified_intermediate': "count(case when highest_level = 'intermediate' then 1 end)",
+            'certified_senior': "count(case when highest_level = 'senior' then 1 end)",
+        },
+        group_by=['month_start'],
+    ) }}
+
+),
+
+exams_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        'certificate_months', 'region_code', {'exam_passed': 'count(*)'}, group_by=['month_start', 'certified_year'],
+    ) }}
+
+),
+
+stations_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        ref('int_station_months'), 'region_code',
+        {
+            'township_stations': "sum(case when station_level = 'township' then 1 else 0 end)",
+            'village_stations': "sum(case when station_level = 'village' then 1 else 0 end)",
+            'station_social_workers': 'sum(coalesce(resident_workers, 0))',
+        },
+        group_by=['month_start'],
+        where="operating_status = 'operating' and opened_on <= " ~ month_end('month_start'),
+    ) }}
+
+),
+
+townships_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        ref('stg_regions'), 'division_code', {'townships_listed': 'count(*)'}, where="division_level = 'township'",
+    ) }}
+
+),
+
+agencies_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        ref('int_agency_months'), 'region_code',
+        {'social_work_agencies': 'count(*)', 'agency_staff': 'sum(coalesce(full_time_staff, 0))'},
+        group_by=['month_start'],
+        where='is_active',
+    ) }}
+
+),
+
+funding_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        'contracts', 'purchaser_region_code',
+        {
+            'government_purchase_funding': "sum(case when funding_source = 'fiscal' then amount_yuan else 0 end)",
+            'lottery_funding': "sum(case when funding_source = 'lottery' then amount_yuan else 0 end)",
+            'charity_funding': "sum(case when funding_source = 'charity' then amount_yuan else 0 end)",
+            'service_projects': 'count(*)',
+        },
+        group_by=['signed_month'],
+    ) }}
+
+),
+
+training_by_prefix as (
+
+    {{ aggregate_by_region_prefix(
+        'sessions', 'organizer_region_code',
+        {
+            'training_sessions': 'count(*)',
+            'training_participants': 'sum(coalesce(participants, 0))',
+            'training_funding': 'sum(coalesce(budget_yuan, 0))',
+        },
+        group_by=['start_month'],
+    ) }}
 
 ),
 
 funding as (
 
+    -- Funding and training are flows: the fact's year to date (months of its year up to the as-of month).
     select
         candidates.report_fact_id,
         sum(by_prefix.government_purchase_funding) as government_purchase_funding,
@@ -290,25 +269,11 @@ figures as (
         candidates.report_fact_id,
         region_rows.registry_rows,
         case candidates.metric_code
-            when 'certified_social_workers' then coalesce(workers.certified_social_workers, 0)
-            when 'certified_assistant' then coalesce(workers.certified_assistant, 0)
-            when 'certified_intermediate' then coalesce(workers.certified_intermediate, 0)
-            when 'certified_senior' then coalesce(workers.certified_senior, 0)
-            when 'exam_passed' then coalesce(exams.exam_passed, 0)
-            when 'township_stations' then coalesce(stations.township_stations, 0)
-            when 'village_stations' then coalesce(stations.village_stations, 0)
-            when 'station_social_workers' then coalesce(stations.station_social_workers, 0)
+            {%- for metric, answered_by in figure_sources.items() %}
+                when '{{ metric }}' then coalesce({{ answered_by }}.{{ metric }}, 0)
+            {%- endfor %}
             when 'station_coverage_rate'
                 then {{ percent_rate('coalesce(stations.township_stations, 0)', 'townships.townships_listed') }}
-            when 'social_work_agencies' then coalesce(agencies.social_work_agencies, 0)
-            when 'agency_staff' then coalesce(agencies.agency_staff, 0)
-            when 'government_purchase_funding' then coalesce(funding.government_purchase_funding, 0)
-            when 'lottery_funding' then coalesce(funding.lottery_funding, 0)
-            when 'charity_funding' then coalesce(funding.charity_funding, 0)
-            when 'service_projects' then coalesce(funding.service_projects, 0)
-            when 'training_sessions' then coalesce(training.training_sessions, 0)
-            when 'training_participants' then coalesce(training.training_participants, 0)
-            when 'training_funding' then coalesce(training.training_funding, 0)
         end as registry_figure,
         coalesce(townships.townships_listed, 0) as townships_listed
     from candidates
@@ -341,30 +306,30 @@ figures as (
 reasoned as (
 
     select
-        dated.report_fact_id,
-        dated.metric_code,
-        case when dated.adcode is not null and dated.report_year is not null then dated.as_of_date end
-            as as_of_date,
+        facts.report_fact_id,
+        facts.metric_code,
+        facts.as_of_date,
         figures.registry_figure,
         case
-            when dated.is_target then 'target'
-            when dated.adcode is null or dated.report_year is null then 'missing_region_or_year'
+            when facts.is_target then 'target'
+            when facts.as_of_date is null then 'missing_region_or_year'
             when definitions.metric_code is null then 'metric_not_answerable'
             when figures.registry_rows is null then 'region_without_registry_rows'
             when
-                dated.report_year < extract(year from dated.first_month)
-                or dated.report_year > extract(year from dated.last_month_end)
+                facts.report_year < extract(year from calendar.first_month)
+                or facts.report_year > extract(year from calendar.last_month_end)
                 then 'year_outside_registry_months'
-            when dated.as_of_date < dated.first_month then 'as_of_before_registry_months'
-            when dated.metric_code = 'station_coverage_rate' and figures.townships_listed = 0
+            when facts.as_of_date < calendar.first_month then 'as_of_before_registry_months'
+            when facts.metric_code = 'station_coverage_rate' and figures.townships_listed = 0
                 then 'no_townships_listed'
             when figures.registry_figure is null then 'metric_not_answerable'
         end as not_comparable_reason
-    from dated
+    from facts
+    cross join calendar
     left join {{ ref('metric_registry_definitions') }} as definitions
-        on dated.metric_code = definitions.metric_code
+        on facts.metric_code = definitions.metric_code
     left join figures
-        on dated.report_fact_id = figures.report_fact_id
+        on facts.report_fact_id = figures.report_fact_id
 
 )
 

@@ -1,4 +1,10 @@
-{{ rosters_as_of_months(ref('stg_stations'), 'station_code') }}
+with
+
+rosters_by_month as (
+
+    {{ rosters_as_of_months(ref('stg_stations'), 'station_code') }}
+
+)
 
 select
     {{ generate_surrogate_key(['station_code', 'month_start']) }} as station_month_id,
@@ -19,5 +25,4 @@ select
     reporting_region_code,
     source_file,
     source_row
-from carried
-where roster_rank = 1
+from rosters_by_month

@@ -2,19 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'agencies') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by agency_uscc, _period_month
-            order by _ingested_at desc, _source_file desc, _source_row desc
-        ) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'agencies'), ['agency_uscc', '_period_month']) }}
 
 )
 
@@ -29,10 +17,5 @@ select
     legal_representative_masked,
     contact_phone_hash,
     full_time_staff,
-    _reporting_region as reporting_region_code,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _source_row as source_row,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns() }}
+from source

@@ -2,16 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'gazetteer') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (partition by adcode order by name) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'gazetteer'), ['adcode'], order_by=['name']) }}
 
 )
 
@@ -20,5 +11,4 @@ select
     trim(name) as region_name,
     lower(trim(level)) as region_level,
     nullif(trim(parent_adcode), '') as parent_adcode
-from ranked
-where duplicate_rank = 1
+from source

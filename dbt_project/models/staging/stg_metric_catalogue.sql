@@ -2,16 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'metric_catalogue') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (partition by code order by name_en) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'metric_catalogue'), ['code'], order_by=['name_en']) }}
 
 )
 
@@ -22,5 +13,4 @@ select
     name_zh as metric_name_zh,
     name_en as metric_name_en,
     description as metric_description
-from ranked
-where duplicate_rank = 1
+from source

@@ -2,16 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'report_documents') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (partition by doc order by _ingested_at desc, _source_file desc) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'report_documents'), ['doc'], order_by=delivery_order(with_row=false)) }}
 
 )
 
@@ -30,8 +21,5 @@ select
     publisher,
     cast(quality as {{ dbt.type_string() }}) as extraction_quality,
     quality_score as extraction_quality_score,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns(with_region=false, with_row=false) }}
+from source

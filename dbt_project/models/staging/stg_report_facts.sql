@@ -2,18 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'report_facts') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by doc, fact_index order by _ingested_at desc, _source_file desc
-        ) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'report_facts'), ['doc', 'fact_index'], order_by=delivery_order(with_row=false)) }}
 
 )
 
@@ -32,8 +21,5 @@ select
     quote,
     fact_key,
     confidence,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns(with_region=false, with_row=false) }}
+from source

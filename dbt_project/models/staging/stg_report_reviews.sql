@@ -2,16 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'report_reviews') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (partition by review_id order by _ingested_at desc) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'report_reviews'), ['review_id']) }}
 
 )
 
@@ -29,9 +20,5 @@ select
     reviewer_masked,
     reason as review_reason,
     reviewed_at,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _source_row as source_row,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns(with_region=false) }}
+from source

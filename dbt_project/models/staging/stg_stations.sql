@@ -2,19 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'stations') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by station_code, _period_month
-            order by _ingested_at desc, _source_file desc, _source_row desc
-        ) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'stations'), ['station_code', '_period_month']) }}
 
 )
 
@@ -31,10 +19,5 @@ select
     nullif(trim(operator_uscc), '') as operator_uscc,
     resident_workers,
     contact_phone_hash,
-    _reporting_region as reporting_region_code,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _source_row as source_row,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns() }}
+from source

@@ -2,19 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'training_attendance') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by session_code, id_number_hash
-            order by _period_month desc, _ingested_at desc, _source_file desc, _source_row desc
-        ) as duplicate_rank
-    from source
+    {{ deduplicated(
+        source('raw', 'training_attendance'),
+        ['session_code', 'id_number_hash'],
+        order_by=['_period_month desc'] + delivery_order(),
+    ) }}
 
 )
 
@@ -29,10 +21,5 @@ select
     cast(credited_hours as {{ dbt.type_numeric() }}) as credited_hours,
     {{ text_to_boolean('completed') }} as is_completed,
     cast(_period_month as date) as period_month,
-    _reporting_region as reporting_region_code,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _source_row as source_row,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns() }}
+from source

@@ -2,19 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'workers') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by certificate_no, _period_month
-            order by _ingested_at desc, _source_file desc, _source_row desc
-        ) as duplicate_rank
-    from source
+    {{ deduplicated(source('raw', 'workers'), ['certificate_no', '_period_month']) }}
 
 )
 
@@ -36,10 +24,5 @@ select
     nullif(trim(station_code), '') as station_code,
     trim(region_code) as region_code,
     substr(trim(region_code), 1, 6) as county_code,
-    _reporting_region as reporting_region_code,
-    _source_file as source_file,
-    _source_sha256 as source_sha256,
-    _source_row as source_row,
-    _ingested_at as ingested_at
-from ranked
-where duplicate_rank = 1
+    {{ provenance_columns() }}
+from source

@@ -77,7 +77,7 @@ def test_raw_layer_has_the_pipelines_raw_columns_and_no_clear_personal_data(land
     assert hash_length == 64 and set(genders) <= {"female", "male", None}
 
 
-def test_raw_typing_reads_the_departments_spellings_and_drops_rows_without_a_key():
+def test_raw_typing_reads_the_departments_spellings_and_drops_rows_missing_a_required_column():
     con = duckdb.connect()
     con.execute("create schema landed; create schema raw")
     con.execute(RAW_MACROS)
@@ -85,9 +85,13 @@ def test_raw_typing_reads_the_departments_spellings_and_drops_rows_without_a_key
         """create table landed.workers as select * from (values
             ('张三', '110101199003071234', '13800138000', 'C1', '助理社工师', '2024/3/5', '2024年3月5日',
              '在册', '', '', '', '110101', 'workers/a.csv', 3, '110101', date '2024-03-01'),
-            ('李四', '110101199003071242', '', 'C2', 'senior', '20240305', '2024-02-30',
+            ('李四', '110101199003071242', '', 'C2', 'senior', '20240305', '2024.3.5 08:00',
              'cancelled', '', '', '', '110101', 'workers/a.csv', 4, '110101', date '2024-03-01'),
-            ('合计', '', '', '', '', '', '', '', '', '', '', '', 'workers/a.csv', 5, '110101', date '2024-03-01')
+            ('王五', '110101199003071250', '', 'C3', '中级', '2024-03-05', '2024-02-30',
+             '有效', '', '', '', '110101', 'workers/a.csv', 5, '110101', date '2024-03-01'),
+            ('赵六', '110101199003071269', '', 'C4', '特级', '2024-03-05', '2024-03-05',
+             '有效', '', '', '', '110101', 'workers/a.csv', 6, '110101', date '2024-03-01'),
+            ('合计', '', '', '', '', '', '', '', '', '', '', '', 'workers/a.csv', 7, '110101', date '2024-03-01')
         ) as t(worker_name, id_number, phone, certificate_no, certificate_level, certified_on, registered_on,
                registration_status, employer_uscc, employer_name, station_code, region_code, _file, _row, _region,
                _month)"""
@@ -102,8 +106,8 @@ def test_raw_typing_reads_the_departments_spellings_and_drops_rows_without_a_key
     march_5 = dt.date(2024, 3, 5)
     assert rows == [
         ("C1", "张*", "1990-1994", "male", "assistant", march_5, march_5, "active", None, False, 3),
-        ("C2", "李*", "1990-1994", "female", "senior", march_5, None, "cancelled", None, True, 4),
-    ]
+        ("C2", "李*", "1990-1994", "female", "senior", march_5, march_5, "cancelled", None, True, 4),
+    ]  # C3 (no such date), C4 (no such level) and the total line lack a required column once typed
 
 
 def test_header_position_skips_title_lines_and_unmapped_columns():

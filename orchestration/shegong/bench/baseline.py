@@ -4,7 +4,8 @@ quarantine and no validation. Four timed stages:
   read     the read floor: decode, parse and load every landing file into DuckDB as text (registry files into
            landed.<registry>, reports' text into landed.reports), no checks at all
   raw      type the cells and protect personal data in SQL, into the raw.* tables the dbt models read
-           (a row without its key is dropped; a cell that does not parse is NULL — nothing is quarantined)
+           (a cell that does not parse is NULL; a row missing a required column once typed is dropped, as a NOT
+           NULL column would; no other check, nothing is quarantined)
   extract  the reports' figures (the project's extractor: there is no other), the gazetteer, the metric
            catalogue and the analysts' review files
   models   the seeds, then every dbt model's own SQL, compiled once before the timing starts, executed in
@@ -256,20 +257,23 @@ def column_sql(column) -> list[str]:
 
 
 def raw_table_sql(contract: Contract, landed_columns: set[str]) -> str:
-    """raw.<registry> from landed.<registry>: the pipeline's raw columns and provenance, rows with their key."""
+    """raw.<registry> from landed.<registry>: the pipeline's raw columns and provenance; a row whose required
+    columns are not all there once typed is dropped (a NOT NULL column, the least any typed table has)."""
     from_clause = f"landed.{contract.registry}"
     missing = [c.name for c in contract.columns if c.name not in landed_columns]
     if missing:  # a column no file of the registry has: null, as the pipeline loads an absent optional column
         nulls = ", ".join(f"null::varchar as {name}" for name in missing)
         from_clause = f"(select *, {nulls} from landed.{contract.registry})"
     expressions = [e for column in contract.columns for e in column_sql(column)]
-    keys = " and ".join(f"cell({k}) is not null" for k in contract.primary_key)
+    required = " and ".join(f"{c.raw_columns[0]} is not null" for c in contract.columns if c.required)
     return f"""create or replace table {contract.raw_table} as
-select {", ".join(expressions)},
-    {FILE} as _source_file, null::varchar as _source_sha256, {ROW} as _source_row,
-    {REGION} as _reporting_region, {MONTH} as _period_month, localtimestamp as _ingested_at
-from {from_clause}
-where {keys}"""
+select * from (
+    select {", ".join(expressions)},
+        {FILE} as _source_file, null::varchar as _source_sha256, {ROW} as _source_row,
+        {REGION} as _reporting_region, {MONTH} as _period_month, localtimestamp as _ingested_at
+    from {from_clause}
+)
+where {required}"""
 
 
 def build_raw(con: duckdb.DuckDBPyConnection) -> dict[str, float]:

@@ -204,7 +204,10 @@ def test_verdicts_at_large_judge_every_large_target_against_the_measured_figures
         "200.0 s",
         False,
     )
-    assert items["large: peak memory < 4 GiB"].met is True
+    assert (items["large: peak memory < 4 GiB"].measured, items["large: peak memory < 4 GiB"].met) == (
+        "3.00 GiB",
+        True,
+    )
     assert items["large: validation ≤ 15% of full build"].measured == "20%"
     assert items["large: validation ≤ 15% of full build"].met is False
     assert items["large: incremental ≤ 10% of full build"].measured == "15%"
@@ -276,3 +279,18 @@ def test_stage_markdown_has_a_row_per_stage_and_a_bold_total():
     assert len(lines) == 4
     assert lines[2].startswith("| ingest registries | 4.00 | 40% | 100 | 25.0 |")
     assert lines[3].startswith("| **total** | **10.0** | **100%** |")
+
+
+def test_stage_rows_show_each_baseline_stage_once_in_build_order():
+    result = {
+        "wall": 4.0,
+        "stages": {name: {"seconds": 1.0} for name in ("models", "reports", "raw", "read")},
+    }
+    labels = [row.label for row in stage_rows(result)]
+    assert labels == [
+        "read floor (decode + parse + load)",
+        "type + protect (SQL)",
+        "extract reports + reference",
+        "dbt models' SQL (no dbt)",
+        "total",
+    ]

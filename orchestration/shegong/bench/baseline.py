@@ -6,7 +6,7 @@ quarantine and no validation. Four timed stages:
   raw      type the cells and protect personal data in SQL, into the raw.* tables the dbt models read
            (a cell that does not parse is NULL; a row missing a required column once typed is dropped, as a NOT
            NULL column would; no other check, nothing is quarantined)
-  extract  the reports' figures (the project's extractor: there is no other), the gazetteer, the metric
+  reports  the reports' figures (the project's extractor: there is no other), the gazetteer, the metric
            catalogue and the analysts' review files
   models   the seeds, then every dbt model's own SQL, compiled once before the timing starts, executed in
            dependency order as `create table … as` in one connection: the same design as the dbt models
@@ -43,9 +43,9 @@ from shegong.ingest.reading import HEADER_SEARCH_ROWS, decode
 
 READ = "read"
 RAW = "raw"
-EXTRACT = "extract"
+REPORTS = "reports"
 MODELS = "models"
-STAGES = (READ, RAW, EXTRACT, MODELS)
+STAGES = (READ, RAW, REPORTS, MODELS)
 
 DELIMITERS = (",", "\t", ";", "|")
 ROW = "_row"
@@ -399,7 +399,7 @@ def run_baseline(
         for stage, step in (
             (READ, lambda: read_landing(con, landing)),
             (RAW, lambda: build_raw(con)),
-            (EXTRACT, lambda: extract_reports(con, landing)),
+            (REPORTS, lambda: extract_reports(con, landing)),
             (MODELS, lambda: build_models(con, nodes, outcome.model_seconds)),
         ):
             if on_stage:

@@ -16,10 +16,10 @@ EXTRA_LABELS = {
     "startup": "start-up",
     "read": "read floor (decode + parse + load)",
     "raw": "type + protect (SQL)",
-    "extract": "extract reports + reference",
+    "reports": "extract reports + reference",
     "models": "dbt models' SQL (no dbt)",
 }
-ORDER = ("startup", "read", "raw", "extract", "models", *STAGES)
+ORDER = ("startup", "read", "raw", "reports", "models", *STAGES)
 LEGEND = (
     "start-up: importing the definitions; ingest: read + contract-check the registries (raw__* steps); "
     "extract: raw__reports; dbt models: dbt_* steps less the time only dbt tests ran; validation: GX asset "
@@ -222,7 +222,12 @@ def verdicts(
             lambda r: r <= READ_FLOOR_RATIO,
         ),
         judged("large: full build ≤ 120 s", wall or None, "{:,.1f} s", lambda s: s <= LARGE_SECONDS),
-        judged("large: peak memory < 4 GiB", peak or None, "{:.2f} GiB", lambda b: b < LARGE_PEAK_BYTES),
+        judged(
+            "large: peak memory < 4 GiB",
+            peak / GIB or None,
+            "{:.2f} GiB",
+            lambda g: g < LARGE_PEAK_BYTES / GIB,
+        ),
         judged(
             "large: validation ≤ 15% of full build",
             ratio(validation, wall),

@@ -35,11 +35,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from python_calamine import CalamineWorkbook
 
 from shegong.config import DBT_PROJECT_DIR, REGISTRIES
-from shegong.contracts import Contract, contracts, normalize_header
+from shegong.contracts import Column, Contract, contracts, normalize_header
+from shegong.extraction import ReportReadError, read_report
 from shegong.ingest.landing import landing_files
+from shegong.ingest.load import AUDIT_DDL
 from shegong.ingest.reading import HEADER_SEARCH_ROWS, decode
+from shegong.ingest.reference import load_gazetteer
+from shegong.ingest.reports import ensure_report_tables, ingest_reports, report_files, report_problem
+from shegong.ingest.reviews import ingest_reviews, review_files
 
 READ = "read"
 RAW = "raw"
@@ -111,23 +117,22 @@ def _unique(names: list[str | None]) -> list[str]:
 
 
 def read_registry_text(path: Path, contract: Contract) -> pa.Table:
-    """One landing file as a table of text cells named by contract column, plus its data rows' numbers; empty
-    when no header is found (the pipeline rejects such a file)."""
+    """One landing file as a table of text cells named by contract column, plus each row's number (its line in
+    an XLSX sheet, its order among the data rows of a CSV); empty when no header is found (the pipeline rejects
+    such a file)."""
     if path.suffix.lower() == ".xlsx":
-        from python_calamine import CalamineWorkbook
-
         sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
         rows = [[_cell(v) for v in row] for row in sheet]
         index, names = header_position(rows, contract)
         if index < 0:
             return pa.table({})
-        body = [r for r in rows[index + 1 :] if any(r)]
+        body = [(number, r) for number, r in enumerate(rows[index + 1 :], start=index + 2) if any(r)]
         columns = {
-            name: pa.array([r[i] if i < len(r) else "" for r in body], pa.string())
+            name: pa.array([r[i] if i < len(r) else "" for _, r in body], pa.string())
             for i, name in enumerate(_unique(names))
             if not name.startswith("_unmapped_")
         }
-        columns[ROW] = pa.array(range(index + 2, index + 2 + len(body)), pa.int32())
+        columns[ROW] = pa.array([number for number, _ in body], pa.int32())
         return pa.table(columns)
     text, _ = decode(path, path.read_bytes())
     delimiter, top = _first_rows(text.lstrip("\ufeff"))
@@ -171,9 +176,6 @@ def _with_provenance(table: pa.Table, path: Path, landing: Path) -> pa.Table:
 def read_landing(con: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, float]:
     """The read floor: every registry file into landed.<registry> (text cells) and every report's text into
     landed.reports. Figures: files, rows loaded, bytes read."""
-    from shegong.extraction import ReportReadError, read_report
-    from shegong.ingest.reports import report_files, report_problem
-
     con.execute("create schema if not exists landed")
     files = rows = size = 0
     for registry in REGISTRIES:
@@ -185,7 +187,12 @@ def read_landing(con: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, flo
             size += path.stat().st_size
         if not tables:
             raise ValueError(f"baseline: no {registry} files in {landing / registry}")
-        landed = pa.concat_tables([t for t in tables if t.num_rows], promote_options="default")
+        read = [t for t in tables if t.num_rows]
+        if not read:
+            raise ValueError(
+                f"baseline: no {registry} file in {landing / registry} has a header row and data"
+            )
+        landed = pa.concat_tables(read, promote_options="default")
         con.register("landed_arrow", landed)
         con.execute(f"create or replace table landed.{registry} as select * from landed_arrow")
         con.unregister("landed_arrow")
@@ -231,7 +238,7 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def column_sql(column) -> list[str]:
+def column_sql(column: Column) -> list[str]:
     """The raw layer's expressions for one contract column, in the order of its raw columns."""
     v = f"cell({column.name})"
     if column.pii == "id_number":
@@ -292,11 +299,6 @@ def build_raw(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 
 
 def extract_reports(con: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, float]:
-    from shegong.ingest.load import AUDIT_DDL
-    from shegong.ingest.reference import load_gazetteer
-    from shegong.ingest.reports import ensure_report_tables, ingest_reports, report_files
-    from shegong.ingest.reviews import ingest_reviews, review_files
-
     con.execute(AUDIT_DDL)  # the report and review loaders record their files there
     ensure_report_tables(con)  # also loads the metric catalogue
     load_gazetteer(con)

@@ -449,6 +449,7 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
         mart_differences,
         read_floor,
         stage_table,
+        unequal_marts,
         verdict_table,
         verdicts,
     )
@@ -537,6 +538,15 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
         ),
         highlight=False,
     )
+    check = result.baseline.get("models_on_build_raw")
+    if check is not None:
+        unequal = unequal_marts(check)
+        out.print(
+            f"the baseline's models on the full build's own raw layer: {len(check) - len(unequal)} of {len(check)} "
+            "marts identical to dbt's (EXCEPT ALL both ways)"
+            + (": differ " + ", ".join(unequal) if unequal else ""),
+            highlight=False,
+        )
     if result.incremental:
         out.print(
             stage_table(

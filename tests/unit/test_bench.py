@@ -294,3 +294,14 @@ def test_stage_rows_show_each_baseline_stage_once_in_build_order():
         "dbt models' SQL (no dbt)",
         "total",
     ]
+
+
+def test_unequal_marts_name_only_the_marts_with_rows_on_either_side():
+    from shegong.bench.report import unequal_marts
+
+    check = {"dim_worker": [0, 0], "fct_funding": [2, 0], "dim_date": [0, 1]}
+    assert unequal_marts(check) == [
+        "dim_date (0 only in the build, 1 only in the baseline)",
+        "fct_funding (2 only in the build, 0 only in the baseline)",
+    ]
+    assert unequal_marts(None) == [] and unequal_marts({"dim_worker": [0, 0]}) == []

@@ -257,6 +257,16 @@ def mart_differences(
     ]
 
 
+def unequal_marts(check: Mapping[str, list[int]] | None) -> list[str]:
+    """The marts the baseline's models built differently from the pipeline's raw layer (EXCEPT ALL either way),
+    as 'mart (n only in the build, m only in the baseline)'."""
+    return [
+        f"{mart} ({only_built} only in the build, {only_ours} only in the baseline)"
+        for mart, (only_built, only_ours) in sorted((check or {}).items())
+        if only_built or only_ours
+    ]
+
+
 def verdict_table(items: list[Verdict]) -> Table:
     table = Table(title="Targets", title_justify="left")
     table.add_column("target")

@@ -246,7 +246,16 @@ def run_bench(scale: str, bench_root: Path, progress: Progress, incremental: boo
     noop = _with_totals(run_worker(["--mode", "noop"], env, paths.run, "no-op run", progress))
     baseline = _with_totals(
         run_worker(
-            ["--mode", "baseline", "--landing", str(landing), "--scratch", str(paths.run / "baseline")],
+            [
+                "--mode",
+                "baseline",
+                "--landing",
+                str(landing),
+                "--scratch",
+                str(paths.run / "baseline"),
+                "--build-db",
+                env["SHEGONG_DUCKDB"],
+            ],
             env,
             paths.run,
             "baseline",

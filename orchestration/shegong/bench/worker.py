@@ -208,8 +208,8 @@ def run_build(
     }
 
 
-def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
-    from shegong.bench.baseline import READ, compile_models
+def run_baseline(landing: Path, scratch: Path, build_db: Path | None, report: Reporter) -> dict:
+    from shegong.bench.baseline import READ, compile_models, models_on_build_raw
     from shegong.bench.baseline import run_baseline as baseline
 
     scratch.mkdir(parents=True, exist_ok=True)
@@ -232,6 +232,10 @@ def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
     with MemorySampler(current=lambda: stage_now[0]) as sampler:
         outcome = baseline(landing, scratch, nodes, on_stage=on_stage)
     finished = time.time()
+    check = None
+    if build_db is not None and build_db.exists():
+        report(event="STAGE", step="the models on the build's raw layer (not timed)", stage="check", t=0.0)
+        check = models_on_build_raw(build_db, scratch / "on-build-raw", nodes)
     timeline = [
         Interval(start, marks[i + 1][0] if i + 1 < len(marks) else finished, stage)
         for i, (start, stage) in enumerate(marks)
@@ -255,6 +259,7 @@ def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
         "stages": stages,
         "mart_rows": outcome.mart_rows,
         "model_seconds": outcome.model_seconds,
+        "models_on_build_raw": check,
         "loadavg_start": load_start,
         "loadavg_end": os.getloadavg(),
         "samples": len(sampler.samples),
@@ -270,10 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--document", action="append", help="report file name (incremental)")
     parser.add_argument("--landing", type=Path, help="landing root (baseline)")
     parser.add_argument("--scratch", type=Path, help="scratch folder (baseline)")
+    parser.add_argument(
+        "--build-db", type=Path, help="the full build's file, to compare marts with (baseline)"
+    )
     args = parser.parse_args(argv)
     report = Reporter()
     if args.mode == "baseline":
-        result = run_baseline(args.landing, args.scratch, report)
+        result = run_baseline(args.landing, args.scratch, args.build_db, report)
     else:
         documents = args.document if args.mode == "incremental" else None
         if args.mode == "incremental" and documents is None:

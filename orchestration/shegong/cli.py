@@ -437,12 +437,22 @@ def review(limit: int, doc: str | None, template: Path | None, files: tuple[Path
     help="build engine of the measured runs (default: SHEGONG_ENGINE, else duckdb)",
 )
 def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
-    """Time a full build stage by stage against a plain-DuckDB baseline, an incremental run and extraction."""
+    """Time a full build stage by stage against a plain-DuckDB baseline and the read floor, a no-op run, an
+    incremental run and extraction, and print the issue's targets with PASS/MISS."""
     import os
 
     if engine is not None:  # the measured builds run in child processes that inherit the environment
         os.environ["SHEGONG_ENGINE"] = engine
-    from shegong.bench.report import LEGEND, extraction_table, stage_table, verdict_table, verdicts
+    from shegong.bench.report import (
+        LEGEND,
+        extraction_table,
+        mart_differences,
+        read_floor,
+        stage_table,
+        unequal_marts,
+        verdict_table,
+        verdicts,
+    )
     from shegong.bench.runner import BenchError, run_bench
 
     if not (scale.isdigit() or scale in ("small", "medium", "large")):
@@ -483,13 +493,60 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
     out.print(
         stage_table(f"Full build ({result.full['months'][0]} … {result.full['months'][1]})", result.full)
     )
-    out.print(stage_table("Baseline: one DuckDB script, no orchestration or validation", result.baseline))
-    ratio = result.full["wall"] / result.baseline["wall"] if result.baseline.get("wall") else float("nan")
-    transcode = result.baseline["stages"].get("transcode", {}).get("seconds", 0.0)
     out.print(
-        f"shegong / baseline (full build): [bold]{ratio:.1f}×[/] "
-        f"({result.full['wall']:.1f} s / {result.baseline['wall']:.1f} s; the baseline's transcoding: {transcode:.1f} s)"
+        stage_table(
+            "No-op run: the pipeline again, nothing new landed (what it does today)",
+            result.noop,
+        )
     )
+    out.print(
+        stage_table(
+            "Baseline: plain DuckDB, no orchestration or validation "
+            f"(dbt models compiled beforehand in {result.baseline.get('compile_seconds', 0.0):.0f} s, not timed)",
+            result.baseline,
+        )
+    )
+    floor = read_floor(result.baseline)
+    out.print(
+        f"read floor (decode + parse + load every landing file into DuckDB, no checks): [bold]"
+        f"{floor.get('seconds', 0.0):.1f} s[/] — {int(floor.get('files', 0)):,} files, "
+        f"{int(floor.get('rows', 0)):,} rows, {floor.get('bytes', 0) / 2**20:,.1f} MiB",
+        highlight=False,
+    )
+    wall = result.full["wall"]
+    out.print(
+        f"full build / baseline: [bold]{wall / result.baseline['wall']:.1f}×[/] ({wall:.1f} s / "
+        f"{result.baseline['wall']:.1f} s); full build / read floor: [bold]"
+        f"{wall / max(floor.get('seconds', 0.0), 1e-9):.1f}×[/] ({wall:.1f} s / {floor.get('seconds', 0.0):.1f} s)",
+        highlight=False,
+    )
+    slowest = sorted(result.baseline.get("model_seconds", {}).items(), key=lambda kv: -kv[1])[:5]
+    if slowest:
+        out.print(
+            "baseline's slowest models: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest),
+            highlight=False,
+        )
+    differences = mart_differences(result.full.get("mart_rows", {}), result.baseline.get("mart_rows", {}))
+    marts = len({*result.full.get("mart_rows", {}), *result.baseline.get("mart_rows", {})})
+    out.print(
+        f"mart row counts, full build vs baseline: {marts - len(differences)} of {marts} equal"
+        + (
+            "; differ (the baseline quarantines nothing): "
+            + ", ".join(f"{name} {built} vs {base}" for name, built, base in differences)
+            if differences
+            else ""
+        ),
+        highlight=False,
+    )
+    check = result.baseline.get("models_on_build_raw")
+    if check is not None:
+        unequal = unequal_marts(check)
+        out.print(
+            f"the baseline's models on the full build's own raw layer: {len(check) - len(unequal)} of {len(check)} "
+            "marts identical to dbt's (EXCEPT ALL both ways)"
+            + (": differ " + ", ".join(unequal) if unequal else ""),
+            highlight=False,
+        )
     if result.incremental:
         out.print(
             stage_table(
@@ -500,8 +557,12 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
         )
     out.print(extraction_table(result.extraction))
     out.print(f"[dim]{LEGEND}[/]", highlight=False)
-    out.print(verdict_table(verdicts(scale, result.full, result.baseline, result.incremental)))
-    for name, measured in (("full build", result.full), ("incremental run", result.incremental)):
+    out.print(verdict_table(verdicts(scale, result.full, result.baseline, result.incremental, result.noop)))
+    for name, measured in (
+        ("full build", result.full),
+        ("no-op run", result.noop),
+        ("incremental run", result.incremental),
+    ):
         for failure in (measured or {}).get("failures", [])[:5]:
             console.print(f"[bold red]{name} did not publish:[/] {failure}", highlight=False, soft_wrap=True)
     if not result.full.get("success") or (result.incremental and not result.incremental.get("success")):

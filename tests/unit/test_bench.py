@@ -1,9 +1,8 @@
 """The benchmark's pure parts: stage attribution from step events and dbt timings, the memory sampler, figure
-formatting and verdicts, and the baseline's transcoding."""
+formatting, the targets' verdicts and the read floor's accounting."""
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import os
 import time
@@ -18,6 +17,8 @@ from shegong.bench.report import (
     fmt_mib,
     fmt_rate,
     fmt_seconds,
+    mart_differences,
+    read_floor,
     stage_rows,
     stage_table,
     verdicts,
@@ -181,12 +182,62 @@ def test_stage_rows_in_pipeline_order_with_a_total():
     assert stage_table("t", result).row_count == 4
 
 
-def test_verdicts_judge_time_and_memory_at_large_only():
-    full = {"wall": 250.0, "peak_rss": 5 * GIB}
-    small = verdicts("small", full, {"wall": 100.0}, {"wall": 20.0})
-    assert [v.met for v in small] == [None, None, False, True]
-    large = verdicts("large", full, {"wall": 200.0}, {"wall": 30.0})
-    assert [v.met for v in large] == [True, False, True, False]
+def _measured(wall: float, **stage_seconds: float) -> dict:
+    return {"wall": wall, "stages": {name: {"seconds": seconds} for name, seconds in stage_seconds.items()}}
+
+
+def test_read_floor_is_the_baselines_read_stage_as_measured():
+    baseline = {"wall": 50.0, "stages": {"read": {"seconds": 12.5, "files": 3, "rows": 9, "bytes": 7}}}
+    assert read_floor(baseline) == {"seconds": 12.5, "files": 3, "rows": 9, "bytes": 7}
+    assert read_floor(None) == {} and read_floor({"wall": 1.0}) == {}
+
+
+def test_verdicts_at_large_judge_every_large_target_against_the_measured_figures():
+    full = _measured(200.0, **{VALIDATE: 40.0}) | {"peak_rss": 3 * GIB}
+    baseline = _measured(90.0, read=60.0)
+    items = {v.target: v for v in verdicts("large", full, baseline, {"wall": 30.0}, {"wall": 200.0})}
+    assert items["large: full build ≤ 2× baseline"].measured == "2.2×"
+    assert items["large: full build ≤ 2× baseline"].met is False
+    assert items["large: full build ≤ 4× read floor"].measured == "3.3×"
+    assert items["large: full build ≤ 4× read floor"].met is True
+    assert (items["large: full build ≤ 120 s"].measured, items["large: full build ≤ 120 s"].met) == (
+        "200.0 s",
+        False,
+    )
+    assert (items["large: peak memory < 4 GiB"].measured, items["large: peak memory < 4 GiB"].met) == (
+        "3.00 GiB",
+        True,
+    )
+    assert items["large: validation ≤ 15% of full build"].measured == "20%"
+    assert items["large: validation ≤ 15% of full build"].met is False
+    assert items["large: incremental ≤ 10% of full build"].measured == "15%"
+    assert items["large: incremental ≤ 10% of full build"].met is False
+    # the small targets are shown with the measured value but judged only at small
+    assert items["small: no-op run ≤ 5 s"].measured == "200.0 s"
+    assert items["small: no-op run ≤ 5 s"].met is None
+
+
+def test_verdicts_at_small_judge_only_the_small_targets_and_say_what_was_not_measured():
+    full = _measured(20.0, **{VALIDATE: 1.0}) | {"peak_rss": GIB}
+    items = verdicts("small", full, _measured(4.0, read=1.0), None, {"wall": 6.0})
+    judged = {v.target: v.met for v in items if v.met is not None}
+    assert judged == {"small: full build ≤ 25 s": True, "small: no-op run ≤ 5 s": False}
+    incremental = next(v for v in items if v.target.startswith("large: incremental"))
+    assert incremental.measured == "not measured"
+    # a numeric scale judges nothing, and a baseline that did not run leaves its ratios unmeasured
+    unjudged = verdicts("500", full, None, None, None)
+    assert all(v.met is None for v in unjudged)
+    assert {v.measured for v in unjudged if "baseline" in v.target or "floor" in v.target} == {"not measured"}
+
+
+def test_mart_differences_list_only_marts_whose_counts_differ():
+    built = {"dim_worker": 10, "fct_funding": 5, "dim_date": 3}
+    baseline = {"dim_worker": 11, "fct_funding": 5, "fct_extra": 1}
+    assert mart_differences(built, baseline) == [
+        ("dim_date", 3, None),
+        ("dim_worker", 10, 11),
+        ("fct_extra", None, 1),
+    ]
 
 
 def test_month_label_counts_months_across_years():
@@ -210,24 +261,6 @@ def test_add_new_month_copies_one_month_of_one_registry_and_one_report(tmp_path)
     assert (landing / "reports" / report).read_text() == "b"
 
 
-def test_baseline_transcodes_only_what_duckdb_cannot_read(tmp_path):
-    from shegong.bench.baseline import transcode
-
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    utf8 = tmp_path / "a.csv"
-    utf8.write_text("姓名,证书编号\n张三,1\n", encoding="utf-8")
-    bom = tmp_path / "b.csv"
-    bom.write_bytes(codecs.BOM_UTF8 + "姓名\n".encode())
-    gb = tmp_path / "c.csv"
-    gb.write_bytes("姓名,证书编号\n张三,1\n".encode("gb18030"))
-    assert transcode(utf8, scratch) == utf8
-    assert transcode(bom, scratch) == bom
-    converted = transcode(gb, scratch)
-    assert converted.parent == scratch
-    assert converted.read_text(encoding="utf-8") == "姓名,证书编号\n张三,1\n"
-
-
 def test_stage_labels_cover_every_stage():
     assert set(stages.STAGE_LABELS) == set(stages.STAGES)
 
@@ -246,3 +279,29 @@ def test_stage_markdown_has_a_row_per_stage_and_a_bold_total():
     assert len(lines) == 4
     assert lines[2].startswith("| ingest registries | 4.00 | 40% | 100 | 25.0 |")
     assert lines[3].startswith("| **total** | **10.0** | **100%** |")
+
+
+def test_stage_rows_show_each_baseline_stage_once_in_build_order():
+    result = {
+        "wall": 4.0,
+        "stages": {name: {"seconds": 1.0} for name in ("models", "reports", "raw", "read")},
+    }
+    labels = [row.label for row in stage_rows(result)]
+    assert labels == [
+        "read floor (decode + parse + load)",
+        "type + protect (SQL)",
+        "extract reports + reference",
+        "dbt models' SQL (no dbt)",
+        "total",
+    ]
+
+
+def test_unequal_marts_name_only_the_marts_with_rows_on_either_side():
+    from shegong.bench.report import unequal_marts
+
+    check = {"dim_worker": [0, 0], "fct_funding": [2, 0], "dim_date": [0, 1]}
+    assert unequal_marts(check) == [
+        "dim_date (0 only in the build, 1 only in the baseline)",
+        "fct_funding (2 only in the build, 0 only in the baseline)",
+    ]
+    assert unequal_marts(None) == [] and unequal_marts({"dim_worker": [0, 0]}) == []

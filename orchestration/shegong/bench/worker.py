@@ -1,4 +1,5 @@
-"""One measured build in its own process: `python -m shegong.bench.worker --mode full|incremental|baseline`.
+"""One measured build in its own process: `python -m shegong.bench.worker --mode full|noop|incremental|baseline`
+(noop: the pipeline run again, as `shegong run` would, with nothing new landed).
 
 The parent (`shegong bench`) sets SHEGONG_LANDING / SHEGONG_WAREHOUSE_DIR / SHEGONG_DUCKDB / DAGSTER_HOME before
 starting it, so the definitions' resources see the bench's folders at import. Progress goes to the parent as
@@ -100,8 +101,11 @@ def _validated_rows(run_ids: list[str]) -> int:
     return total
 
 
-def _build_figures(build_db: Path, published_db: Path, since: dt.datetime) -> dict[str, dict[str, float]]:
-    """Rows and bytes each stage handled, read back from the build file: files ingested since `since`."""
+def _build_figures(
+    build_db: Path, published_db: Path, since: dt.datetime
+) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+    """Rows and bytes each stage handled, read back from the build file (files ingested since `since`), and
+    the row count of every mart."""
     import duckdb
 
     figures: dict[str, dict[str, float]] = {
@@ -126,14 +130,17 @@ def _build_figures(build_db: Path, published_db: Path, since: dt.datetime) -> di
                 where database_name = current_database() and schema_name in ({placeholders})"""
         ).fetchall()[0]
         figures[DBT]["rows"] = materialised
-        (marts,) = con.execute(
-            """select coalesce(sum(estimated_size), 0) from duckdb_tables()
-               where database_name = current_database() and schema_name = 'marts'"""
-        ).fetchall()[0]
+        names = con.execute(
+            """select table_name from duckdb_tables()
+               where database_name = current_database() and schema_name = 'marts' order by 1"""
+        ).fetchall()
+        mart_rows = {n: con.execute(f"select count(*) from marts.{n}").fetchone()[0] for (n,) in names}
     finally:
         con.close()
-    figures[PUBLISH].update(rows=marts, bytes=published_db.stat().st_size if published_db.exists() else 0)
-    return figures
+    figures[PUBLISH].update(
+        rows=sum(mart_rows.values()), bytes=published_db.stat().st_size if published_db.exists() else 0
+    )
+    return figures, mart_rows
 
 
 def run_build(
@@ -172,7 +179,7 @@ def run_build(
     timeline = [Interval(started, imported, STARTUP), *with_gaps(steps, imported, finished)]
     seconds = stage_seconds(timeline)
     peaks = stage_peaks(timeline, sampler.samples)
-    figures = _build_figures(current.build_db, current.published_db, since)
+    figures, mart_rows = _build_figures(current.build_db, current.published_db, since)
     figures[VALIDATE] = {"rows": _validated_rows(summary.run_ids), "bytes": 0}
     stages = {}
     for stage in {*seconds, *peaks}:
@@ -193,6 +200,7 @@ def run_build(
         "wall": finished - started,
         "peak_rss": sampler.peak,
         "stages": stages,
+        "mart_rows": mart_rows,
         "steps": [[i.step, i.stage, i.seconds] for i in steps],
         "loadavg_start": load_start,
         "loadavg_end": os.getloadavg(),
@@ -200,13 +208,20 @@ def run_build(
     }
 
 
-def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
+def run_baseline(landing: Path, scratch: Path, build_db: Path | None, report: Reporter) -> dict:
+    from shegong.bench.baseline import READ, compile_models, models_on_build_raw
     from shegong.bench.baseline import run_baseline as baseline
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    report(event="STAGE", step="compile the dbt models (not timed)", stage="compile", t=0.0)
+    compiling = time.time()
+    nodes = compile_models(scratch / "baseline.duckdb", scratch / "target")
+    compile_seconds = time.time() - compiling
 
     started = time.time()
     load_start = os.getloadavg()
-    stage_now: list[str | None] = ["transcode"]
-    marks: list[tuple[float, str]] = [(started, "transcode")]
+    stage_now: list[str | None] = [READ]
+    marks: list[tuple[float, str]] = []
 
     def on_stage(stage: str) -> None:
         now = time.time()
@@ -215,8 +230,12 @@ def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
         report(event="STAGE", step=stage, stage=stage, t=now - started)
 
     with MemorySampler(current=lambda: stage_now[0]) as sampler:
-        outcome = baseline(landing, scratch, on_stage=on_stage)
+        outcome = baseline(landing, scratch, nodes, on_stage=on_stage)
     finished = time.time()
+    check = None
+    if build_db is not None and build_db.exists():
+        report(event="STAGE", step="the models on the build's raw layer (not timed)", stage="check", t=0.0)
+        check = models_on_build_raw(build_db, scratch / "on-build-raw", nodes)
     timeline = [
         Interval(start, marks[i + 1][0] if i + 1 < len(marks) else finished, stage)
         for i, (start, stage) in enumerate(marks)
@@ -235,9 +254,12 @@ def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
         "mode": "baseline",
         "success": True,
         "wall": finished - started,
+        "compile_seconds": compile_seconds,
         "peak_rss": sampler.peak,
         "stages": stages,
         "mart_rows": outcome.mart_rows,
+        "model_seconds": outcome.model_seconds,
+        "models_on_build_raw": check,
         "loadavg_start": load_start,
         "loadavg_end": os.getloadavg(),
         "samples": len(sampler.samples),
@@ -246,17 +268,20 @@ def run_baseline(landing: Path, scratch: Path, report: Reporter) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shegong.bench.worker")
-    parser.add_argument("--mode", choices=("full", "incremental", "baseline"), required=True)
+    parser.add_argument("--mode", choices=("full", "noop", "incremental", "baseline"), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--month", action="append", help="YYYY-MM (incremental): the months to build")
     parser.add_argument("--document", action="append", help="report file name (incremental)")
     parser.add_argument("--landing", type=Path, help="landing root (baseline)")
     parser.add_argument("--scratch", type=Path, help="scratch folder (baseline)")
+    parser.add_argument(
+        "--build-db", type=Path, help="the full build's file, to compare marts with (baseline)"
+    )
     args = parser.parse_args(argv)
     report = Reporter()
     if args.mode == "baseline":
-        result = run_baseline(args.landing, args.scratch, report)
+        result = run_baseline(args.landing, args.scratch, args.build_db, report)
     else:
         documents = args.document if args.mode == "incremental" else None
         if args.mode == "incremental" and documents is None:

@@ -40,8 +40,8 @@ class Changes:
     """The change set of a run. `last` is None when nothing was published yet: then everything is new."""
 
     last: Publication | None
-    # Registry → reporting months of its new or changed files; None stands for a file that belongs to no
-    # partition (an unpartitioned registry's file, or a name without a valid month, which ingestion rejects).
+    # Registry → reporting months of its new or changed files; None stands for an unpartitioned registry's file
+    # or a name without a month (which ingestion rejects).
     registry_months: dict[str, set[dt.date | None]] = field(default_factory=dict)
     documents: set[str] = field(default_factory=set)  # report file names
     reviews: bool = False
@@ -111,7 +111,7 @@ def landed_versions(current: Settings) -> list[tuple[str, str, str, dt.date | No
     return entries
 
 
-def detect_changes(current: Settings, manifest: Path, first_month: dt.date) -> Changes:
+def detect_changes(current: Settings, manifest: Path) -> Changes:
     """What the next run must build, from the landing folders and the build warehouse (read-only)."""
     if not current.build_db.exists():
         return Changes(last=None)
@@ -132,24 +132,20 @@ def detect_changes(current: Settings, manifest: Path, first_month: dt.date) -> C
         changes.dbt_project_changed = True
         return changes
     known = {(registry, name, sha256) for registry, name, sha256, _, _ in recorded}
-    this_month = dt.date.today().replace(day=1)
     for registry, name, sha256, month in landed_versions(current):
         if (registry, name, sha256) not in known:
-            _add(changes, registry, name, month, first_month, this_month)
+            _add(changes, registry, name, month)
     for registry, name, _, unpublished, month in recorded:
         if unpublished:
-            _add(changes, registry, name, month, first_month, this_month)
+            _add(changes, registry, name, month)
     return changes
 
 
-def _add(
-    changes: Changes, registry: str, name: str, month: dt.date | None, first: dt.date, last: dt.date
-) -> None:
+def _add(changes: Changes, registry: str, name: str, month: dt.date | None) -> None:
     if registry == REPORTS:
         changes.documents.add(Path(name).name)  # a report's partition key is its file name
     elif registry == REVIEWS:
         changes.reviews = True
     else:
         monthly = contract(registry).partitioned_by == "month"
-        within = month is not None and first <= month <= last
-        changes.registry_months.setdefault(registry, set()).add(month if monthly and within else None)
+        changes.registry_months.setdefault(registry, set()).add(month if monthly else None)

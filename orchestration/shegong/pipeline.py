@@ -1,4 +1,6 @@
-"""`shegong run`: ingest whatever the landing folders hold, build, validate and publish, in-process runs."""
+"""`shegong run`: ingest what landed since the last published run, build what depends on it, validate and
+publish, in-process runs. Dagster (and the definitions) are imported only once a run has something to do: a run
+with nothing new answers without paying for them."""
 
 from __future__ import annotations
 
@@ -8,10 +10,9 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import duckdb
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shegong.changes import Changes, detect_changes
 from shegong.config import (
@@ -28,6 +29,9 @@ from shegong.ingest.batch import month_of
 from shegong.ingest.landing import landing_files
 from shegong.ingest.reports import report_files
 from shegong.runlock import run_lock
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # (event, step key / asset key / check name) → the CLI's progress display
 ProgressCallback = Callable[[str, str], None]
@@ -96,6 +100,7 @@ def landing_months(current: Settings, first: dt.date | None = None) -> list[dt.d
 
 def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
     """A Dagster logger that turns step events into progress callbacks instead of console noise."""
+    import dagster as dg
 
     class StepEvents(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -123,6 +128,8 @@ def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
 
 
 def _instance() -> dg.DagsterInstance:
+    import dagster as dg
+
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_DIR))
     return dg.DagsterInstance.get()
 
@@ -171,7 +178,7 @@ def run_pipeline(
     with run_lock(current.warehouse_dir, wait_seconds):
         changes = None
         if not full_refresh and months is None and documents is None:
-            changes = detect_changes(current, DBT_MANIFEST, _first_partition())
+            changes = detect_changes(current, DBT_MANIFEST)
             if changes.nothing:
                 return RunSummary(success=True, nothing_new=changes.nothing_new_line())
         with engine_session(current.warehouse_dir):
@@ -215,6 +222,8 @@ def _plan(
     changes: Changes | None,
     full_refresh: bool,
 ) -> RunPlan:
+    import dagster as dg
+
     from shegong.definitions import defs
     from shegong.defs.jobs import REPORTS_KEY, build_assets_downstream_of
 
@@ -234,11 +243,16 @@ def _plan(
     landed_docs = [p.name for p in report_files(current.landing("reports"))]
     if changes is None or changes.everything:  # explicit months / documents, or everything
         docs = landed_docs if documents is None else [d for d in landed_docs if d in set(documents)]
-        return RunPlan(docs, sorted(months) if months is not None else landed_months, None, full_refresh)
-    # Incremental: the changed months up to the newest landed month (a month's workers can change the versions
-    # in force in every later month); a change with no month (reference files) rebuilds the newest month.
-    changed = [m for m in changes.months if m <= landed_months[-1]]
-    window = [changed[0] if changed else landed_months[-1], landed_months[-1]]
+        # Changed models may no longer fit the tables they built: a changed dbt project rebuilds from scratch.
+        refresh = full_refresh or (changes is not None and changes.dbt_project_changed)
+        return RunPlan(docs, sorted(months) if months is not None else landed_months, None, refresh)
+    # Incremental: the changed months up to the newest month (a month's workers can change the versions in
+    # force in every later month); a change with no month within the partitions (reference files, misnamed
+    # files, which ingestion rejects) rebuilds the newest month.
+    this_month = dt.date.today().replace(day=1)
+    changed = [m for m in changes.months if first_partition <= m <= this_month]
+    newest = max([landed_months[-1], *changed])
+    window = [changed[0] if changed else newest, newest]
     sources = [dg.AssetKey(["raw", registry]) for registry in changes.registry_months]
     if changes.documents:
         sources.append(REPORTS_KEY)
@@ -257,6 +271,8 @@ def _run_pipeline(
     full_refresh: bool,
 ) -> RunSummary:
     export_build_db_env(current)
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
     from shegong.definitions import defs
     from shegong.defs.dbt import full_refresh_run_config
     from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs

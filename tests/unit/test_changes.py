@@ -63,11 +63,16 @@ def test_a_run_builds_what_landed_or_was_ingested_since_the_last_publication(tmp
     published_at = _publish(build_db, "run-1")
     nothing = detect_changes(current, manifest)
     assert nothing.nothing and not nothing.everything
-    assert nothing.nothing_new_line() == f"nothing new since run run-1 (published {published_at:%Y-%m-%d %H:%M:%S})"
+    assert (
+        nothing.nothing_new_line()
+        == f"nothing new since run run-1 (published {published_at:%Y-%m-%d %H:%M:%S})"
+    )
 
     # A new month of workers and a corrected report: exactly those.
     april = write_csv(
-        landing / "workers" / "320585_2024-04_名册.csv", WORKER_HEADER, [worker_row(), worker_row(证书等级="中级")]
+        landing / "workers" / "320585_2024-04_名册.csv",
+        WORKER_HEADER,
+        [worker_row(), worker_row(证书等级="中级")],
     )
     (landing / "reports" / "taicang.txt").write_text(REPORT + "全市社工站12个。\n", encoding="utf-8")
     changes = detect_changes(current, manifest)

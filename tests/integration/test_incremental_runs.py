@@ -104,8 +104,9 @@ def test_runs_do_only_what_changed_and_equal_a_full_build(tmp_path):
     assert publications == 3
     built = dbt_results(month_run)
     assert {"stg_workers", "int_worker_versions", "fct_workforce_monthly", "dim_worker"} <= set(built)
-    window = json.loads(built["fct_workforce_monthly"]["args"]["vars"])
+    window = built["fct_workforce_monthly"]["args"]["vars"]
     assert window == {"min_month": "2024-03-01", "max_month": "2024-03-01"}
+    assert not built["fct_workforce_monthly"]["args"].get("full_refresh")
 
     # A fresh full build (--full-refresh) of the same landing publishes the same marts, row for row.
     full_env = environment(tmp_path / "full", landing)

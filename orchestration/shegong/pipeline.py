@@ -245,7 +245,7 @@ def _plan(
         docs = landed_docs if documents is None else [d for d in landed_docs if d in set(documents)]
         # Changed models may no longer fit the tables they built: a changed dbt project rebuilds from scratch.
         refresh = full_refresh or (changes is not None and changes.dbt_project_changed)
-        return RunPlan(docs, sorted(months) if months is not None else landed_months, None, refresh)
+        return RunPlan(docs, sorted(months) if months else landed_months, None, refresh)
     # Incremental: the changed months up to the newest month (a month's workers can change the versions in
     # force in every later month); a change with no month within the partitions (reference files, misnamed
     # files, which ingestion rejects) rebuilds the newest month.

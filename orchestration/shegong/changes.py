@@ -66,7 +66,7 @@ class Changes:
         )
 
     def describe(self) -> str:
-        """One line: what the run builds from (file names only, never their contents)."""
+        """One line: what the run builds from (registries and months, counts of reports; never file contents)."""
         if self.last is None:
             return "nothing published yet: building everything"
         since = f"since run {self.last.run_id[:8]}"

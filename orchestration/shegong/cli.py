@@ -133,8 +133,14 @@ def _plain(line: str) -> None:
 
 @main.command()
 @click.option("--wait", is_flag=True, help="wait for a run already using this warehouse instead of exiting")
-def run(wait: bool) -> None:
-    """Ingest the landing folders, build the marts, validate and publish (in-process Dagster runs)."""
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="rebuild everything: every model from scratch (dbt --full-refresh), every report re-extracted",
+)
+def run(wait: bool, full_refresh: bool) -> None:
+    """Ingest what landed since the last published run, build the models downstream of it, validate and
+    publish (in-process Dagster runs); with nothing new, say so and do nothing."""
     from shegong.config import ConfigurationError, checked_pii_key
     from shegong.engines import EngineConfigError
     from shegong.engines.spark import SparkUnavailable
@@ -176,12 +182,20 @@ def run(wait: bool) -> None:
         try:
             # dbt's own log (written to stdout by dagster-dbt) goes to a file; the terminal keeps the progress.
             with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                summary = run_pipeline(on_step, wait_seconds=6 * 3600 if wait else 0)
+                summary = run_pipeline(
+                    on_step, wait_seconds=6 * 3600 if wait else 0, full_refresh=full_refresh
+                )
         except (NothingToBuild, RunInProgress) as exc:
             fail(str(exc))
         except (EngineConfigError, SparkUnavailable) as exc:
             fail(f"{exc} (the published warehouse is unchanged)")
         bars.update(task, total=bars.tasks[0].completed, description="pipeline finished")
+    if summary.nothing_new:
+        log_path.unlink(missing_ok=True)  # nothing ran: no log worth keeping
+        out.print(summary.nothing_new, highlight=False, soft_wrap=True)
+        return
+    if summary.changes:
+        out.print(summary.changes, highlight=False, soft_wrap=True)
     for failure in summary.failures:
         console.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
     for expectation in summary.blocked_by:

@@ -1,4 +1,6 @@
-"""`shegong run`: ingest whatever the landing folders hold, build, validate and publish, in-process runs."""
+"""`shegong run`: ingest what landed since the last published run, build what depends on it, validate and
+publish, in-process runs. Dagster (and the definitions) are imported only once a run has something to do: a run
+with nothing new answers without paying for them."""
 
 from __future__ import annotations
 
@@ -8,11 +10,20 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import duckdb
 
-from shegong.config import PROJECT_DIR, REGISTRIES, Settings, checked_pii_key, export_build_db_env, settings
+from shegong.changes import Changes, detect_changes
+from shegong.config import (
+    DBT_PROJECT_DIR,
+    PROJECT_DIR,
+    REGISTRIES,
+    Settings,
+    checked_pii_key,
+    export_build_db_env,
+    settings,
+)
 from shegong.dagster_internals import partition_range_tags
 from shegong.findings import file_findings
 from shegong.ingest.batch import month_of
@@ -20,9 +31,15 @@ from shegong.ingest.landing import landing_files
 from shegong.ingest.reports import report_files
 from shegong.runlock import run_lock
 
+if TYPE_CHECKING:
+    import dagster as dg
+
 # (event, step key / asset key / check name) → the CLI's progress display
 ProgressCallback = Callable[[str, str], None]
 
+
+# The manifest Dagster loads the dbt assets from: prepared after the last publication, the models changed.
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 # Only the progress logger: Dagster's console logger would bury the progress bar (events still reach storage).
 QUIET = {"loggers": {"progress": {}}}
@@ -64,6 +81,9 @@ class RunSummary:
     # Files this run rejected or recorded as duplicates, and files behind file-level warnings, one line each.
     file_findings: list[str] = field(default_factory=list)
     development_key: bool = False  # personal data hashed with the public development key
+    # "nothing new since run … (published …)" when the run found nothing to do and did nothing
+    nothing_new: str | None = None
+    changes: str | None = None  # what the run built from, one line (None when given months / documents)
 
 
 def landing_months(current: Settings, first: dt.date | None = None) -> list[dt.date]:
@@ -81,6 +101,7 @@ def landing_months(current: Settings, first: dt.date | None = None) -> list[dt.d
 
 def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
     """A Dagster logger that turns step events into progress callbacks instead of console noise."""
+    import dagster as dg
 
     class StepEvents(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -108,6 +129,8 @@ def _progress_logger(callback: ProgressCallback | None) -> dg.LoggerDefinition:
 
 
 def _instance() -> dg.DagsterInstance:
+    import dagster as dg
+
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_DIR))
     return dg.DagsterInstance.get()
 
@@ -139,22 +162,38 @@ def run_pipeline(
     months: list[dt.date] | None = None,
     documents: list[str] | None = None,
     wait_seconds: float = 0.0,
+    full_refresh: bool = False,
 ) -> RunSummary:
-    """Build everything the landing folders hold; or, incrementally, only the given reporting `months` (the
-    registry partitions ingested and incremental models rebuilt) and report `documents` (file names; [] for
-    none) — the marts are rebuilt, validated and published either way. One run at a time per warehouse: a
-    second waits up to `wait_seconds`, then raises RunInProgress. On SHEGONG_ENGINE=spark, within the engine's
-    session (a local Thrift server for the run's duration unless an endpoint is configured)."""
+    """Build what changed since the last published run (shegong.changes): the registries' new or changed files
+    of their months, new reports, new review files, and every model downstream of them; validate those models
+    and publish. With nothing new, nothing runs (`summary.nothing_new` says since which run). Everything is
+    built when nothing was published yet, when the dbt project changed, or with `full_refresh` (dbt's
+    --full-refresh, every report re-extracted). Given `months` and/or `documents` (file names; [] for none):
+    exactly those registry months and reports, and every model. One run at a time per warehouse: a second
+    waits up to `wait_seconds`, then raises RunInProgress. On SHEGONG_ENGINE=spark, within the engine's session
+    (a local Thrift server for the run's duration unless an endpoint is configured)."""
     from shegong.engines.session import engine_session
 
     current = settings()
     checked_pii_key(current.pii_key, current.production)  # production refuses the public key before anything
-    with run_lock(current.warehouse_dir, wait_seconds), engine_session(current.warehouse_dir):
-        started = dt.datetime.now()
-        summary = _run_pipeline(current, progress, months, documents)
-        summary.file_findings = _file_findings(current, started)
-        summary.development_key = current.uses_development_key
-        return summary
+    with run_lock(current.warehouse_dir, wait_seconds):
+        changes = None
+        if not full_refresh and months is None and documents is None:
+            changes = detect_changes(current, DBT_MANIFEST)
+            if changes.nothing:
+                return RunSummary(success=True, nothing_new=changes.nothing_new_line())
+        with engine_session(current.warehouse_dir):
+            started = dt.datetime.now()
+            summary = _run_pipeline(current, progress, months, documents, changes, full_refresh)
+            summary.file_findings = _file_findings(current, started)
+            summary.development_key = current.uses_development_key
+            return summary
+
+
+def _first_partition() -> dt.date:
+    from shegong.defs.partitions import FIRST_MONTH
+
+    return dt.date.fromisoformat(FIRST_MONTH)
 
 
 def _file_findings(current: Settings, since: dt.datetime) -> list[str]:
@@ -167,45 +206,90 @@ def _file_findings(current: Settings, since: dt.datetime) -> list[str]:
         con.close()
 
 
-def _run_pipeline(
+@dataclass(frozen=True)
+class RunPlan:
+    """What the two jobs of a run do: report partitions to extract, the build's month range and assets."""
+
+    documents: list[str]
+    months: list[dt.date]  # the build's partition range: from the first to the last of these
+    assets: list[dg.AssetKey] | None  # None: every asset of the build job
+    full_refresh: bool = False
+
+
+def _plan(
     current: Settings,
-    progress: ProgressCallback | None,
     months: list[dt.date] | None,
     documents: list[str] | None,
-) -> RunSummary:
-    export_build_db_env(current)
+    changes: Changes | None,
+    full_refresh: bool,
+) -> RunPlan:
+    import dagster as dg
+
     from shegong.definitions import defs as load_definitions
-    from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs
-    from shegong.defs.partitions import FIRST_MONTH, report_partitions
+    from shegong.defs.jobs import REPORTS_KEY, build_assets_downstream_of
 
-    defs = load_definitions()
-
-    summary = RunSummary()
-    first_partition = dt.date.fromisoformat(FIRST_MONTH)
-    months = sorted(months) if months is not None else landing_months(current, first_partition)
-    landed = [p.name for p in report_files(current.landing("reports"))]
-    docs = landed if documents is None else [d for d in landed if d in set(documents)]
-    if not months:
+    first_partition = _first_partition()
+    landed_months = landing_months(current, first_partition)
+    if not landed_months:
         early = landing_months(current)
         if early:
             raise NothingToBuild(
                 f"landing holds files only for {early[0]:%Y-%m}…{early[-1]:%Y-%m}, before the first partition "
-                f"{FIRST_MONTH[:7]}: set SHEGONG_FIRST_MONTH to an earlier month"
+                f"{first_partition:%Y-%m}: set SHEGONG_FIRST_MONTH to an earlier month"
             )
         raise NothingToBuild(
             f"no registry files with a reporting month in {current.landing_dir}: run `shegong generate` "
             "or land files named like 320585_2024-03_持证社工名册.csv"
         )
+    landed_docs = [p.name for p in report_files(current.landing("reports"))]
+    if changes is None or changes.everything:  # explicit months / documents, or everything
+        docs = landed_docs if documents is None else [d for d in landed_docs if d in set(documents)]
+        # Changed models may no longer fit the tables they built: a changed dbt project rebuilds from scratch.
+        refresh = full_refresh or (changes is not None and changes.dbt_project_changed)
+        return RunPlan(docs, sorted(months) if months else landed_months, None, refresh)
+    # Incremental: the changed months up to the newest month (a month's workers can change the versions in
+    # force in every later month); a change with no month within the partitions (reference files, misnamed
+    # files, which ingestion rejects) rebuilds the newest month.
+    this_month = dt.date.today().replace(day=1)
+    changed = [m for m in changes.months if first_partition <= m <= this_month]
+    newest = max([landed_months[-1], *changed])
+    window = [changed[0] if changed else newest, newest]
+    sources = [dg.AssetKey(["raw", registry]) for registry in changes.registry_months]
+    if changes.documents:
+        sources.append(REPORTS_KEY)
+    if changes.reviews:
+        sources.append(dg.AssetKey(["raw", "report_reviews"]))
+    docs = [d for d in landed_docs if d in changes.documents]
+    return RunPlan(docs, window, build_assets_downstream_of(load_definitions(), sources))
+
+
+def _run_pipeline(
+    current: Settings,
+    progress: ProgressCallback | None,
+    months: list[dt.date] | None,
+    documents: list[str] | None,
+    changes: Changes | None,
+    full_refresh: bool,
+) -> RunSummary:
+    export_build_db_env(current)
+    from shegong.definitions import defs as load_definitions
+    from shegong.defs.dbt import full_refresh_run_config
+    from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs
+    from shegong.defs.partitions import report_partitions
+
+    defs = load_definitions()
+    plan = _plan(current, months, documents, changes, full_refresh)
+    summary = RunSummary(changes=changes.describe() if changes is not None else None)
     instance = _instance()
     release_abandoned_runs(instance)  # a killed earlier run must not hold the warehouse_writer pool
     loggers = {"progress": _progress_logger(progress)}
 
-    if docs:
+    if plan.documents:
+        docs = set(plan.documents)
         known = set(instance.get_dynamic_partitions(report_partitions.name))
-        instance.add_dynamic_partitions(report_partitions.name, [d for d in docs if d not in known])
-        keys = instance.get_dynamic_partitions(report_partitions.name)
-        if documents is not None:  # the run's range: from the first to the last of the given documents
-            keys = [k for k in keys if k in set(docs)]
+        instance.add_dynamic_partitions(report_partitions.name, [d for d in plan.documents if d not in known])
+        # The run's range: from the first to the last of its documents (in the partitions' order).
+        keys = [k for k in instance.get_dynamic_partitions(report_partitions.name) if k in docs]
         job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
         with _one_planned_event_per_asset():
             result = job.execute_in_process(
@@ -215,17 +299,19 @@ def _run_pipeline(
                 tags={**partition_range_tags(keys[0], keys[-1]), **in_process_run_tags()},
             )
         _collect(result, summary)
-        summary.documents = len(docs)
+        summary.documents = len(plan.documents)
         if not result.success:
             return summary
 
-    first, last = months[0].isoformat(), months[-1].isoformat()
+    first, last = plan.months[0].isoformat(), plan.months[-1].isoformat()
     summary.months = (first[:7], last[:7])
     job = defs.resolve_job_def("warehouse_build").with_logger_defs(loggers)
+    run_config = QUIET | (full_refresh_run_config() if plan.full_refresh else {})
     result = job.execute_in_process(
         instance=instance,
-        run_config=QUIET,
+        run_config=run_config,
         raise_on_error=False,
+        asset_selection=plan.assets,
         tags={**partition_range_tags(first, last), **in_process_run_tags()},
     )
     _collect(result, summary)

@@ -22,7 +22,7 @@ def generated(tmp_path_factory) -> Path:
     from shegong.generate import generate
 
     root = tmp_path_factory.mktemp("generated")
-    generate(root, scale=200, seed=11, start_month="2024-01", months=2)
+    generate(root, scale=50, seed=11, start_month="2024-01", months=12)
     return root
 
 
@@ -87,24 +87,40 @@ def land(generated: Path, landing: Path, registry: str, month: str) -> list[Path
     return copied
 
 
+def month_range(request: dg.RunRequest) -> tuple[str, str]:
+    assert request.partition_key_range is not None
+    return request.partition_key_range.start, request.partition_key_range.end
+
+
+REGISTRIES_SENSOR = "registries_landing_sensor"
+
+
 def test_a_new_file_requests_one_run_for_exactly_its_month(generated, landing, instance, tmp_path):
-    workers = sensor("workers_landing_sensor")
+    workers = sensor(REGISTRIES_SENSOR)
     first = land(generated, landing, "workers", "2024-01")[0]
     for extra in first.parent.iterdir():
         if extra != first:
             extra.unlink()
 
     tick = evaluate(workers, instance, landing, tmp_path, None)
-    assert [r.partition_key for r in tick.run_requests] == ["2024-01-01"]
-    request = tick.run_requests[0]
-    assert first.name in request.run_key
+    (request,) = tick.run_requests
+    assert month_range(request) == ("2024-01-01", "2024-01-01")
     assert request.tags["shegong/trigger"] == "landing/workers"
-    assert tick.cursor and first.name in json.loads(tick.cursor)
+    assert tick.cursor and first.name in json.loads(tick.cursor)["workers"]
+    # The models downstream of the workers registry, and not the other registries or what only they feed.
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert {
+        "raw/workers",
+        "staging/stg_workers",
+        "marts/fct_workforce_monthly",
+        "warehouse/published",
+    } <= selected
+    assert not {"raw/stations", "raw/report_reviews", "staging/stg_stations", "marts/fct_funding"} & selected
 
     # Unchanged folder: a skip, not a second run.
     again = evaluate(workers, instance, landing, tmp_path, tick.cursor)
     assert again.run_requests == []
-    assert "no new or changed files" in again.skip_message
+    assert "no new or changed registry files" in again.skip_message
 
     # A touch (same bytes, new mtime) is not a change of content.
     os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10_000_000_000))
@@ -113,13 +129,30 @@ def test_a_new_file_requests_one_run_for_exactly_its_month(generated, landing, i
 
     # A second month's file: exactly that month.
     land(generated, landing, "workers", "2024-02")
-    both = evaluate(workers, instance, landing, tmp_path, touched.cursor)
-    assert {r.partition_key for r in both.run_requests} == {"2024-02-01"}
-    assert len(both.run_requests) == 1
+    (both,) = evaluate(workers, instance, landing, tmp_path, touched.cursor).run_requests
+    assert month_range(both) == ("2024-02-01", "2024-02-01")
+
+
+def test_a_year_of_every_registry_landed_at_once_starts_one_run(generated, landing, instance, tmp_path):
+    shutil.copytree(generated, landing, dirs_exist_ok=True)
+    tick = evaluate(sensor(REGISTRIES_SENSOR), instance, landing, tmp_path, None)
+    (request,) = tick.run_requests
+    assert month_range(request) == ("2024-01-01", "2024-12-01")
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert {f"raw/{r}" for r in ("workers", "stations", "agencies", "funding", "regions")} <= selected
+    assert "raw/reports" not in selected  # reports are extracted by their own sensor's runs
+
+    # A corrected file of an old month: the run goes from that month to the newest one landed.
+    corrected = next((landing / "stations").glob("*_2024-03_*"))
+    corrected.write_bytes(corrected.read_bytes() + b"\n")
+    (again,) = evaluate(sensor(REGISTRIES_SENSOR), instance, landing, tmp_path, tick.cursor).run_requests
+    assert month_range(again) == ("2024-03-01", "2024-12-01")
+    assert "raw/stations" in {k.to_user_string() for k in again.asset_selection}
+    assert "raw/workers" not in {k.to_user_string() for k in again.asset_selection}
 
 
 def test_a_changed_file_requests_a_new_run(generated, landing, instance, tmp_path):
-    workers = sensor("workers_landing_sensor")
+    workers = sensor(REGISTRIES_SENSOR)
     path = land(generated, landing, "workers", "2024-01")[0]
     for extra in path.parent.iterdir():
         if extra != path:
@@ -131,7 +164,7 @@ def test_a_changed_file_requests_a_new_run(generated, landing, instance, tmp_pat
     path.write_bytes(path.read_bytes() + b"\n")
     second = evaluate(workers, instance, landing, tmp_path, first.cursor)
     (after,) = second.run_requests
-    assert after.partition_key == before.partition_key == "2024-01-01"
+    assert month_range(after) == month_range(before) == ("2024-01-01", "2024-01-01")
     assert after.run_key != before.run_key
 
 
@@ -143,24 +176,23 @@ def alerts(tmp_path: Path) -> list[dict]:
 def test_a_badly_named_file_is_reported_and_does_not_wedge_the_sensor(
     generated, landing, instance, tmp_path, capsys
 ):
-    stations = sensor("stations_landing_sensor")
-    good = land(generated, landing, "stations", "2024-02")
+    stations = sensor(REGISTRIES_SENSOR)
+    land(generated, landing, "stations", "2024-02")
     bad = landing / "stations" / "社工站室台账_最新版.csv"
-    shutil.copy2(good[0], bad)
+    shutil.copy2(next((landing / "stations").iterdir()), bad)
 
     tick = evaluate(stations, instance, landing, tmp_path, None)
-    assert [r.partition_key for r in tick.run_requests] == ["2024-02-01"]
-    assert all(bad.name not in r.run_key for r in tick.run_requests)
-    assert all(p.name in tick.run_requests[0].run_key for p in good)
+    (request,) = tick.run_requests
+    assert month_range(request) == ("2024-02-01", "2024-02-01")
     # Reported in the tick's log and as an alert file.
     assert f"stations/{bad.name}" in capsys.readouterr().err
     (alert,) = alerts(tmp_path)
-    assert alert["job"] == "stations_landing_sensor"
+    assert alert["job"] == REGISTRIES_SENSOR
     assert alert["where"] == f"landing/stations/{bad.name}"
     assert "no reporting region and month" in alert["error"]
     assert alert["run_id"] is None
     # The cursor advanced past the bad file: the next tick neither re-reports it nor re-requests the others.
-    assert bad.name in json.loads(tick.cursor)
+    assert bad.name in json.loads(tick.cursor)["stations"]
     again = evaluate(stations, instance, landing, tmp_path, tick.cursor)
     assert again.run_requests == [] and again.skip_message
     assert bad.name not in capsys.readouterr().err
@@ -171,10 +203,10 @@ def test_a_bad_file_alone_skips_with_a_reason(landing, instance, tmp_path):
     folder = landing / "workers"
     folder.mkdir()
     (folder / "名册.csv").write_text("姓名\n张三\n", encoding="utf-8")
-    tick = evaluate(sensor("workers_landing_sensor"), instance, landing, tmp_path, None)
+    tick = evaluate(sensor(REGISTRIES_SENSOR), instance, landing, tmp_path, None)
     assert tick.run_requests == []
-    assert "none with a valid reporting month" in tick.skip_message
-    assert "名册.csv" in json.loads(tick.cursor)
+    assert "no new or changed registry files with a valid reporting month" in tick.skip_message
+    assert "名册.csv" in json.loads(tick.cursor)["workers"]
 
 
 def test_reference_files_request_the_newest_month(generated, landing, instance, tmp_path):
@@ -184,8 +216,10 @@ def test_reference_files_request_the_newest_month(generated, landing, instance, 
     folder.mkdir()
     source = next((generated / "regions").iterdir())
     shutil.copy2(source, folder / source.name)
-    tick = evaluate(sensor("regions_landing_sensor"), instance, landing, tmp_path, None)
-    assert [r.partition_key for r in tick.run_requests] == [monthly_partitions.get_last_partition_key()]
+    tick = evaluate(sensor(REGISTRIES_SENSOR), instance, landing, tmp_path, None)
+    (request,) = tick.run_requests
+    newest = monthly_partitions.get_last_partition_key()
+    assert month_range(request) == (newest, newest)
 
 
 def test_reports_sensor_adds_a_partition_and_a_run_per_new_document(generated, landing, instance, tmp_path):

@@ -43,8 +43,8 @@ def env(tmp_path_factory) -> dict[str, str]:
     return environment
 
 
-def shegong_run(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([SHEGONG, "run"], env=env, capture_output=True, text=True, timeout=600)
+def shegong_run(env: dict[str, str], *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SHEGONG, "run", *options], env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,8 @@ def test_a_blocking_defect_stops_publishing_and_readers_keep_working(env, first_
     }
     try:
         time.sleep(0.5)
-        blocked = shegong_run(env)
+        # The defect is planted in the warehouse, not landed: no file is new, so only a full rebuild looks again.
+        blocked = shegong_run(env, "--full-refresh")
         assert blocked.returncode != 0
         assert "blocked by: raw.funding: expect_column_values_to_be_between on amount_yuan" in blocked.stderr
         assert sha256(published) == before
@@ -114,7 +115,7 @@ def test_a_blocking_defect_stops_publishing_and_readers_keep_working(env, first_
             con.execute("delete from raw.funding where contract_no = 'PLANTED-1'")
         finally:
             con.close()
-        fixed = shegong_run(env)
+        fixed = shegong_run(env, "--full-refresh")
         assert fixed.returncode == 0, fixed.stderr[-2000:]
         assert sha256(published) != before
         time.sleep(0.5)

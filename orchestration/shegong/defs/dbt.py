@@ -112,6 +112,21 @@ def mirror_spark_build(
     context.log.info(f"Spark build mirrored into {warehouse.build_db}: {len(copied)} tables")
 
 
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt steps. A run builds the models of its selection (in the UI, or the models downstream
+    of what changed); full_refresh drops and rebuilds them, the incremental marts over every month."""
+
+    full_refresh: bool = False
+
+    def flags(self) -> list[str]:
+        return ["--full-refresh"] if self.full_refresh else []
+
+
+def full_refresh_run_config() -> dict:
+    """The build job's run config for `dbt build --full-refresh` in both dbt steps."""
+    return {"ops": {name: {"config": {"full_refresh": True}} for name in ("dbt_tables", "dbt_incremental")}}
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -120,9 +135,14 @@ def mirror_spark_build(
     name="dbt_tables",
     pool="warehouse_writer",
 )
-def dbt_tables(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def dbt_tables(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+):
     declare_raw_layer(warehouse)
-    yield from engine_stream(dbt.cli(["build", *engine_flags()], context=context))
+    yield from engine_stream(dbt.cli(["build", *config.flags(), *engine_flags()], context=context))
     mirror_spark_build(context, warehouse, DBT_LAYERS)
 
 
@@ -145,10 +165,17 @@ def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     name="dbt_incremental",
     pool="warehouse_writer",
 )
-def dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def dbt_incremental(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+):
     declare_raw_layer(warehouse)
     dbt_vars = json.dumps(_window_vars(context))
-    yield from engine_stream(dbt.cli(["build", "--vars", dbt_vars, *engine_flags()], context=context))
+    yield from engine_stream(
+        dbt.cli(["build", "--vars", dbt_vars, *config.flags(), *engine_flags()], context=context)
+    )
     mirror_spark_build(context, warehouse, ("marts",))
 
 

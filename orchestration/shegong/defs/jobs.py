@@ -12,13 +12,32 @@ from shegong.defs.partitions import monthly_partitions, report_partitions
 
 REPORTS_KEY = dg.AssetKey(["raw", "reports"])
 
+BUILD_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets(REPORTS_KEY)
+
 warehouse_build_job = dg.define_asset_job(
     name="warehouse_build",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(REPORTS_KEY),
+    selection=BUILD_SELECTION,
     partitions_def=monthly_partitions,
-    description="Ingest the registries of the run's months, rebuild the marts, validate, publish.",
+    description=(
+        "Ingest the registries of the run's months, rebuild the marts, validate, publish. A run of a subset "
+        "(the assets downstream of what changed) rebuilds only those models; set the dbt steps' config "
+        "full_refresh: true to rebuild every model from scratch (dbt build --full-refresh)."
+    ),
     hooks={alert_on_failure},
 )
+
+
+def build_assets_downstream_of(
+    defs: dg.Definitions | dg.RepositoryDefinition, sources: list[dg.AssetKey]
+) -> list[dg.AssetKey]:
+    """The build job's assets from `sources` down to the published warehouse: what a change of those raw
+    tables rebuilds (their checks come with them)."""
+    graph = defs.resolve_asset_graph() if isinstance(defs, dg.Definitions) else defs.asset_graph
+    return sorted(
+        (dg.AssetSelection.assets(*sources).downstream() & BUILD_SELECTION).resolve(graph),
+        key=lambda key: key.to_user_string(),
+    )
+
 
 report_extraction_job = dg.define_asset_job(
     name="report_extraction",

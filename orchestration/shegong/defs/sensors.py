@@ -1,9 +1,12 @@
-"""Sensors on the landing folders: a new or changed file starts a run for exactly its partition.
+"""Sensors on the landing folders. New or changed registry files start one run over their months (a partition
+range) of the models downstream of their registries, however many months and registries landed at once; a new
+or changed report starts its extraction.
 
 The cursor remembers, per file name, its size, modification time and SHA-256. Size and mtime are the cheap
 change signal; only a file whose size or mtime moved is hashed, and only a file whose content changed starts
-a run (a `touch` or a copy of the same bytes does not). The run key names the file and its content hash, so a
-re-evaluated tick never starts the same run twice and a corrected re-send always starts a new one.
+a run (a `touch` or a copy of the same bytes does not). The run key is derived from the files and their content
+hashes, so a re-evaluated tick never starts the same run twice and a corrected re-send always starts a new one.
+The registry sensor keeps one such record per registry folder.
 
 A file that fails the sensor's file-level check (a registry file whose name gives no reporting region and
 month) is logged as an error, recorded in the cursor so it is reported once per version, and never holds back
@@ -13,6 +16,7 @@ rejected files in audit.ingested_files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,8 @@ import dagster as dg
 from shegong.alerts import write_alert
 from shegong.config import REGISTRIES
 from shegong.contracts import contract
-from shegong.defs.jobs import report_extraction_job, warehouse_build_job
+from shegong.dagster_internals import partition_range_tags
+from shegong.defs.jobs import build_assets_downstream_of, report_extraction_job, warehouse_build_job
 from shegong.defs.partitions import monthly_partitions, report_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.ingest.batch import month_of
@@ -44,11 +49,12 @@ def _signature(path: Path) -> tuple[int, int]:
 
 
 def scan(
-    files: list[Path], cursor: str | None, digest=entry_digest, signature=_signature
+    files: list[Path], seen: dict | None, digest=entry_digest, signature=_signature
 ) -> tuple[list[Change], dict[str, list]]:
-    """Files whose content is new or changed since the cursor, and the cursor for the folder as it is now.
-    `digest` / `signature` say what a file's content is (a report's includes its sidecar)."""
-    seen: dict = json.loads(cursor) if cursor else {}
+    """Files whose content is new or changed since the cursor's record of the folder (`seen`: name → [size,
+    mtime, sha256]), and the record of the folder as it is now. `digest` / `signature` say what a file's
+    content is (a report's includes its sidecar)."""
+    seen = seen or {}
     current: dict[str, list] = {}
     changed: list[Change] = []
     for path in files:
@@ -67,77 +73,89 @@ def scan(
     return changed, current
 
 
-def build_registry_sensor(registry: str) -> dg.SensorDefinition:
-    partitioned = contract(registry).partitioned_by == "month"
+REGISTRIES_SENSOR = "registries_landing_sensor"
 
-    @dg.sensor(
-        name=f"{registry}_landing_sensor",
-        job=warehouse_build_job,
-        minimum_interval_seconds=60,
-        description=f"New or changed files in landing/{registry}/ start a build of their reporting month.",
-        default_status=dg.DefaultSensorStatus.STOPPED,
-    )
-    def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-        changed, cursor = scan(landing_files(warehouse.landing / registry), context.cursor)
-        if not changed:
-            return dg.SensorResult(
-                skip_reason=dg.SkipReason(f"no new or changed files in landing/{registry}/"),
-                cursor=json.dumps(cursor, sort_keys=True),
-            )
-        by_partition: dict[str, list[Change]] = {}
-        unnamed: list[str] = []
+
+@dg.sensor(
+    name=REGISTRIES_SENSOR,
+    job=warehouse_build_job,
+    minimum_interval_seconds=60,
+    description=(
+        "New or changed files in the registry landing folders start ONE build over their reporting months "
+        "(one partition range) of the models downstream of the registries that changed."
+    ),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def registries_landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    seen: dict = json.loads(context.cursor) if context.cursor else {}
+    cursor: dict[str, dict] = {}
+    valid = set(monthly_partitions.get_partition_keys())
+    months: set[str] = set()  # partition keys of the changed files
+    landed: set[str] = set()  # partition keys of every registry file landed
+    changed_registries: dict[str, list[Change]] = {}
+    for registry in REGISTRIES:
+        files = landing_files(warehouse.landing / registry)
+        changed, cursor[registry] = scan(files, seen.get(registry))
+        partitioned = contract(registry).partitioned_by == "month"
+        landed |= {k for p in files if partitioned and (k := _partition_key(p)) in valid}
+        placed = []
         for change in changed:
-            if partitioned:
-                month = month_of(change.path)
-                if month is None:
-                    unnamed.append(change.path.name)
-                    continue
-                key = month.strftime("%Y-%m-01")
-            else:
-                # Unpartitioned reference files (regions) rebuild with the newest month.
-                key = latest_month_key(context)
-            by_partition.setdefault(key, []).append(change)
-        for name in unnamed:
-            report_bad_file(
-                context,
-                warehouse,
-                f"{registry}_landing_sensor",
-                f"landing/{registry}/{name}",
-                "the name gives no reporting region and month, so the file belongs to no partition and was not "
-                "ingested; rename it like 320585_2024-03_持证社工名册.csv",
-            )
-        valid = set(monthly_partitions.get_partition_keys())
-        requests = []
-        for key, changes in sorted(by_partition.items()):
-            if key not in valid:
-                for change in changes:
-                    report_bad_file(
-                        context,
-                        warehouse,
-                        f"{registry}_landing_sensor",
-                        f"landing/{registry}/{change.path.name}",
-                        f"reporting month {key[:7]} is outside the partitions {min(valid)[:7]}.."
-                        f"{max(valid)[:7]}; set SHEGONG_FIRST_MONTH for older archives",
-                    )
+            key = _partition_key(change.path)
+            if not partitioned:
+                placed.append(change)  # an unpartitioned registry (regions): built with the other changes
                 continue
-            files = sorted(f"{c.path.name}@{c.sha256[:12]}" for c in changes)
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{registry}|{key}|{'|'.join(files)}",
-                    partition_key=key,
-                    tags={TRIGGER_TAG: f"landing/{registry}"},
+            where = f"landing/{registry}/{change.path.name}"
+            if key is None:
+                report_bad_file(
+                    context,
+                    warehouse,
+                    REGISTRIES_SENSOR,
+                    where,
+                    "the name gives no reporting region and month, so the file belongs to no partition and was "
+                    "not ingested; rename it like 320585_2024-03_持证社工名册.csv",
                 )
-            )
-        skip = None
-        if not requests:
-            skip = dg.SkipReason(
-                f"landing/{registry}/: {len(changed)} changed file(s), none with a valid reporting month"
-            )
+            elif key not in valid:
+                report_bad_file(
+                    context,
+                    warehouse,
+                    REGISTRIES_SENSOR,
+                    where,
+                    f"reporting month {key[:7]} is outside the partitions {min(valid)[:7]}.."
+                    f"{max(valid)[:7]}; set SHEGONG_FIRST_MONTH for older archives",
+                )
+            else:
+                months.add(key)
+                placed.append(change)
+        if placed:
+            changed_registries[registry] = placed
+    state = json.dumps(cursor, sort_keys=True)
+    if not changed_registries:
         return dg.SensorResult(
-            run_requests=requests, skip_reason=skip, cursor=json.dumps(cursor, sort_keys=True)
+            skip_reason=dg.SkipReason("no new or changed registry files with a valid reporting month"),
+            cursor=state,
         )
+    # From the first changed month to the newest landed one: a month's workers can change the versions in
+    # force in every later month. Reference files alone (regions) rebuild the newest month.
+    newest = max(landed | months) if landed | months else monthly_partitions.get_last_partition_key()
+    first = min(months) if months else newest
+    files = sorted(f"{r}/{c.path.name}@{c.sha256[:12]}" for r, cs in changed_registries.items() for c in cs)
+    digest = hashlib.sha256("|".join(files).encode("utf-8")).hexdigest()[:16]
+    sources = [dg.AssetKey(["raw", registry]) for registry in changed_registries]
+    request = dg.RunRequest(
+        run_key=f"registries|{first[:7]}..{newest[:7]}|{len(files)} files|{digest}",
+        asset_selection=build_assets_downstream_of(context.repository_def, sources),
+        tags={
+            **partition_range_tags(first, newest),
+            TRIGGER_TAG: "landing/" + ",".join(changed_registries),
+        },
+    )
+    context.log.info(f"{len(files)} new or changed registry file(s): one run over {first[:7]}..{newest[:7]}")
+    return dg.SensorResult(run_requests=[request], cursor=state)
 
-    return landing_sensor
+
+def _partition_key(path: Path) -> str | None:
+    month = month_of(path)
+    return month.strftime("%Y-%m-01") if month is not None else None
 
 
 def report_bad_file(
@@ -146,10 +164,6 @@ def report_bad_file(
     """Reported once per file version (the cursor then remembers it): the tick's log and an alert file."""
     context.log.error(f"sensor {name}: {where}: {error}")
     write_alert(Path(warehouse.warehouse_dir) / "alerts", run_id=None, job=name, where=where, error=error)
-
-
-def latest_month_key(context: dg.SensorEvaluationContext) -> str:
-    return monthly_partitions.get_last_partition_key()
 
 
 @dg.sensor(
@@ -162,7 +176,7 @@ def latest_month_key(context: dg.SensorEvaluationContext) -> str:
 def reports_landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     changed, cursor = scan(
         report_files(warehouse.landing / "reports"),
-        context.cursor,
+        json.loads(context.cursor) if context.cursor else None,
         digest=report_digest,
         signature=report_signature,
     )
@@ -187,7 +201,7 @@ def reports_landing_sensor(context: dg.SensorEvaluationContext, warehouse: Wareh
     )
 
 
-landing_sensors = [*(build_registry_sensor(r) for r in REGISTRIES), reports_landing_sensor]
+landing_sensors = [registries_landing_sensor, reports_landing_sensor]
 
 
 @dg.definitions

@@ -38,6 +38,27 @@ def duckdb_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[
     return tables
 
 
+def except_all_both_ways(con: duckdb.DuckDBPyConnection, ours: str, theirs: str) -> tuple[int, int]:
+    """Rows of query `ours` missing from `theirs`, and the other way round (duplicates counted)."""
+    (only_ours,) = con.execute(f"select count(*) from ({ours} except all {theirs})").fetchone()
+    (only_theirs,) = con.execute(f"select count(*) from ({theirs} except all {ours})").fetchone()
+    return only_ours, only_theirs
+
+
+def compare_duckdb_marts(
+    con: duckdb.DuckDBPyConnection, other: str, schema: str = "marts"
+) -> dict[str, tuple[int, int]]:
+    """Every mart of `con` against the same table of the DuckDB database attached as `other`: (rows only in
+    ours, rows only in theirs), columns matched by name. A mart missing on the other side fails the query."""
+    results = {}
+    for table, columns in duckdb_marts(con, schema).items():
+        names = ", ".join(_quote(n) for n, _ in columns)
+        ours = f"select {names} from {_quote(schema)}.{_quote(table)}"
+        theirs = f"select {names} from {_quote(other)}.{_quote(schema)}.{_quote(table)}"
+        results[table] = except_all_both_ways(con, ours, theirs)
+    return results
+
+
 def compare_marts(
     con: duckdb.DuckDBPyConnection, endpoint: SparkEndpoint, spark_database: str, schema: str = "marts"
 ) -> list[MartDifference]:
@@ -49,8 +70,7 @@ def compare_marts(
         names = ", ".join(_quote(n) for n, _ in columns)
         ours = f"select {names} from {_quote(schema)}.{_quote(table)}"
         theirs = f"select {names} from {_quote(copy)}"
-        (only_duck,) = con.execute(f"select count(*) from ({ours} except all {theirs})").fetchone()
-        (only_spark,) = con.execute(f"select count(*) from ({theirs} except all {ours})").fetchone()
+        only_duck, only_spark = except_all_both_ways(con, ours, theirs)
         (rows_duck,) = con.execute(f"select count(*) from {_quote(schema)}.{_quote(table)}").fetchone()
         con.execute(f"drop table {_quote(copy)}")
         results.append(MartDifference(table, only_duck, only_spark, rows_duck, rows_spark))

@@ -1,0 +1,137 @@
+"""`shegong run` does only what changed since the last published run: nothing at all when nothing landed, the
+models downstream of a new report or month otherwise; and the marts it publishes equal a full build of the same
+landing (EXCEPT ALL both ways). Runs the CLI in subprocesses with their own environment and Dagster home."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.integration.test_operations_recovery import PROJECT, SHEGONG, environment, shegong_run
+
+pytestmark = pytest.mark.integration
+
+DBT_TARGET = PROJECT / "dbt_project" / "target"
+
+
+def last_publication(published: Path) -> tuple[str, int]:
+    """(run id, publications so far) of a published warehouse file."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        run_id, count = con.execute(
+            "select arg_max(run_id, published_at), count(*) from audit.publications"
+        ).fetchone()
+    finally:
+        con.close()
+    return run_id, count
+
+
+def dbt_results(run_id: str) -> dict[str, dict]:
+    """dbt's run_results.json of every dbt step of a Dagster run (dagster-dbt gives each invocation its own
+    target folder, named after the step and the run): node name → result, with the invocation's args."""
+    results = {}
+    for path in DBT_TARGET.glob(f"*-{run_id[:7]}-*/run_results.json"):
+        artifact = json.loads(path.read_text(encoding="utf-8"))
+        for result in artifact["results"]:
+            results[result["unique_id"].split(".")[-1]] = result | {"args": artifact["args"]}
+    return results
+
+
+def land(generated: Path, landing: Path, pattern: str) -> list[str]:
+    copied = []
+    for path in sorted(generated.rglob(pattern)):
+        target = landing / path.relative_to(generated)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copied.append(target.name)
+    assert copied, f"the generator wrote nothing like {pattern}"
+    return copied
+
+
+def test_runs_do_only_what_changed_and_equal_a_full_build(tmp_path):
+    from shegong.engines.compare import compare_duckdb_marts
+    from shegong.generate import generate
+
+    generated = tmp_path / "generated"
+    generate(generated, scale=50, seed=23, start_month="2024-01", months=3)
+    held_report = sorted(p.name for p in (generated / "reports").glob("*.txt"))[0]
+    landing = tmp_path / "landing"
+    shutil.copytree(
+        generated,
+        landing,
+        ignore=lambda folder, names: [n for n in names if "_2024-03_" in n or n == held_report],
+    )
+    env = environment(tmp_path / "incremental", landing)
+    published = tmp_path / "incremental" / "warehouse" / "shegong.duckdb"
+
+    shegong_run(env, tmp_path / "first.log")
+    first_run, publications = last_publication(published)
+    assert publications == 1
+    assert "stg_workers" in dbt_results(first_run)
+
+    # Nothing new: no Dagster run, no dbt, no validation, no publication; one line, exit 0.
+    before = hashlib.sha256(published.read_bytes()).hexdigest()
+    started = time.monotonic()
+    done = subprocess.run([str(SHEGONG), "run"], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+    assert re.fullmatch(rf"nothing new since run {first_run} \(published {stamp}\)\n", done.stdout)
+    assert time.monotonic() - started < 120  # a timeout, not a target: `shegong bench` measures the no-op run
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == before
+
+    # A new report: its extraction and the models downstream of reports, never the registry models.
+    land(generated, landing, held_report)
+    shegong_run(env, tmp_path / "report.log")
+    report_run, publications = last_publication(published)
+    assert publications == 2
+    built = dbt_results(report_run)
+    assert {"stg_report_facts", "fct_reported_indicators", "fct_indicator_reconciliation"} <= set(built)
+    assert not {"stg_workers", "int_worker_versions", "fct_workforce_monthly", "dim_worker"} & set(built)
+    assert all(r["status"] in ("success", "pass", "warn") for r in built.values())
+
+    # A new month of every registry: the monthly marts rebuild that month only (the incremental window).
+    land(generated, landing, "*_2024-03_*")
+    shegong_run(env, tmp_path / "month.log")
+    month_run, publications = last_publication(published)
+    assert publications == 3
+    built = dbt_results(month_run)
+    assert {"stg_workers", "int_worker_versions", "fct_workforce_monthly", "dim_worker"} <= set(built)
+    window = built["fct_workforce_monthly"]["args"]["vars"]
+    assert window == {"min_month": "2024-03-01", "max_month": "2024-03-01"}
+    assert not built["fct_workforce_monthly"]["args"].get("full_refresh")
+
+    # A fresh full build (--full-refresh) of the same landing publishes the same marts, row for row.
+    full_env = environment(tmp_path / "full", landing)
+    full_run_log = tmp_path / "full.log"
+    with full_run_log.open("w") as out:
+        full = subprocess.run(
+            [str(SHEGONG), "run", "--full-refresh"],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    assert full.returncode == 0, full_run_log.read_text()[-3000:]
+    full_published = tmp_path / "full" / "warehouse" / "shegong.duckdb"
+    full_run, _ = last_publication(full_published)
+    full_built = dbt_results(full_run)
+    assert full_built["fct_workforce_monthly"]["args"]["full_refresh"] is True
+    assert full_built["stg_workers"]["args"]["full_refresh"] is True
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        con.execute(f"attach '{full_published}' as full_build (read_only)")
+        differences = compare_duckdb_marts(con, "full_build")
+        rows = con.execute("select count(*) from marts.fct_workforce_monthly").fetchone()[0]
+    finally:
+        con.close()
+    assert len(differences) >= 15 and rows > 0
+    assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}

@@ -15,10 +15,9 @@ from shegong.config import settings
 from shegong.contracts import contract
 from shegong.ingest.batch import ingest_registry
 from shegong.ingest.landing import landing_files
-from shegong.ingest.load import ensure_schema
 from shegong.ingest.pii import PiiProtector
-from shegong.ingest.reports import ensure_report_tables, ingest_reports, report_files
-from shegong.publish import PUBLICATIONS_DDL
+from shegong.ingest.reports import ingest_reports, report_files
+from shegong.schema import ensure_build_schema
 from tests.fixtures.registry_files import WORKER_HEADER, worker_row, write_csv
 
 REPORT = "2024年3月，太仓市共有持证社会工作者1234人。\n"
@@ -27,8 +26,7 @@ REPORT = "2024年3月，太仓市共有持证社会工作者1234人。\n"
 def _ingest(build_db: Path, landing: Path) -> None:
     con = duckdb.connect(str(build_db))
     try:
-        ensure_schema(con)
-        ensure_report_tables(con)
+        ensure_build_schema(con)
         files = landing_files(landing / "workers")
         ingest_registry(con, contract("workers"), files, PiiProtector("changes-test-key"), landing)
         ingest_reports(con, report_files(landing / "reports"), landing)
@@ -40,7 +38,6 @@ def _publish(build_db: Path, run_id: str) -> dt.datetime:
     at = dt.datetime.now()
     con = duckdb.connect(str(build_db))
     try:
-        con.execute(PUBLICATIONS_DDL)
         con.execute("insert into audit.publications values (?, ?, '{}', 0, 0)", [run_id, at])
     finally:
         con.close()

@@ -10,6 +10,7 @@ import pytest
 
 from shegong.publish import blocking_failures
 from shegong.quality.personal_data import Finding, record_scan, scan_personal_data
+from shegong.schema import VALIDATION_DDL
 
 ID_NUMBER = "110101198001010015"
 MOBILE = "13912345678"
@@ -62,6 +63,7 @@ def test_numbers_in_clear_are_found_by_table_and_column(con) -> None:
 
 
 def test_the_audit_trail_names_columns_and_counts_never_values(con) -> None:
+    con.execute(VALIDATION_DDL)  # the build schema's results table (shegong/schema.py)
     con.execute(f"insert into raw.notes values ('电话 {MOBILE}', null)")
     scan = scan_personal_data(con)
     assert record_scan(con, "run-1", "marts/dim_worker", scan) == 2

@@ -41,11 +41,11 @@ from shegong.config import DBT_PROJECT_DIR, REGISTRIES
 from shegong.contracts import Column, Contract, contracts, normalize_header
 from shegong.extraction import ReportReadError, read_report
 from shegong.ingest.landing import landing_files
-from shegong.ingest.load import AUDIT_DDL
 from shegong.ingest.reading import HEADER_SEARCH_ROWS, decode
 from shegong.ingest.reference import load_gazetteer
-from shegong.ingest.reports import ensure_report_tables, ingest_reports, report_files, report_problem
+from shegong.ingest.reports import ingest_reports, report_files, report_problem
 from shegong.ingest.reviews import ingest_reviews, review_files
+from shegong.schema import AUDIT_DDL, REPORT_DDL, REVIEW_DDL
 
 READ = "read"
 RAW = "raw"
@@ -299,8 +299,9 @@ def build_raw(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 
 
 def extract_reports(con: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, float]:
-    con.execute(AUDIT_DDL)  # the report and review loaders record their files there
-    ensure_report_tables(con)  # also loads the metric catalogue
+    # The report and review loaders record their files in audit.*; ingest_reports loads the metric catalogue.
+    for ddl in (AUDIT_DDL, REPORT_DDL, REVIEW_DDL):
+        con.execute(ddl)
     load_gazetteer(con)
     folder = landing / "reports"
     outcomes = ingest_reports(con, report_files(folder), landing)

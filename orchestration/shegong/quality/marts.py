@@ -1,9 +1,8 @@
 """Mart suites: what the marts' dbt tests do not state, from the columns the dbt manifest documents — the
-documented columns are there, value ranges by column meaning, code formats — plus the derived distribution and
-reconciliation suites of datasets.yml.
+documented columns are there, code formats — plus the derived distribution suite of datasets.yml.
 
-dbt owns the invariants its tests state (keys, not-null, accepted values, relationships): they run in `dbt
-build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in clear is one SQL
+dbt owns the invariants its tests state (keys, not-null, accepted values, relationships, value ranges, non-empty
+marts, row counts reconciled across layers, monthly marts current): they run in `dbt build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in clear is one SQL
 scan of every text column (`shegong.quality.personal_data`), not an expectation per column.
 
 Read at authoring time only (`python -m shegong.quality.authoring`); Dagster never parses dbt.
@@ -12,19 +11,12 @@ Read at authoring time only (`python -m shegong.quality.authoring`); Dagster nev
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from shegong.config import DBT_PROJECT_DIR
 from shegong.quality import expectation_specs as a
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-
-# Column-name conventions of the marts → the range or format they must hold.
-_AMOUNT = re.compile(r"(^|_)(amount|yuan|budget)(_|$)")
-_RATE = re.compile(r"(_pct|_percent|_rate|_share)$")
-_HOURS = re.compile(r"hours")
-_COUNT = re.compile(r"(_workers|_count|_stations|_agencies|_sessions|_attendees|_days|_rows|^facts)$")
 
 
 def _manifest(path: Path = MANIFEST) -> dict:
@@ -53,18 +45,9 @@ def mart_suite(name: str, node: dict) -> list[dict]:
                 exact_match=False,
             )
         )
-    # A mart empty by design until something lands (analysts' reviews) says so in its dbt meta.
-    if not (node.get("config", {}).get("meta") or node.get("meta") or {}).get("may_be_empty"):
-        out.append(
-            a.x("expect_table_row_count_to_be_between", "warning", f"marts.{name} is not empty.", min_value=1)
-        )
+    # Value ranges, emptiness and row counts across layers are dbt tests of the model (within_range, has_rows,
+    # row_count_matches in dbt_project/tests/generic): one owner per invariant.
     for column in columns:
-        if _AMOUNT.search(column):
-            out.append(a.between(column, f"{column} is never negative.", low=0))
-        elif _RATE.search(column):
-            out.append(a.between(column, f"{column} is a percentage between 0 and 100.", low=0, high=100))
-        elif _HOURS.search(column) or _COUNT.search(column):
-            out.append(a.between(column, f"{column} is never negative.", low=0))
         if column == "certificate_no":
             out.append(
                 a.matches(column, a.CERTIFICATE_NO, "certificate_no is a 17-digit certificate number.")
@@ -91,15 +74,6 @@ def derived_suites() -> dict[str, list[dict]]:
                 low=-30,
             ),
             a.between("certified_workers", "Every month has certified workers.", severity="warning", low=1),
-        ],
-        "marts.fct_certifications.reconciliation": [
-            a.x(
-                "expect_column_pair_values_to_be_equal",
-                "blocking",
-                "Row counts reconcile between layers: distinct raw worker keys = staging rows = certificate events.",
-                column_A="upstream_rows",
-                column_B="downstream_rows",
-            ),
         ],
     }
 

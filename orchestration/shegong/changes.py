@@ -33,6 +33,7 @@ REPORTS = "reports"
 class Publication:
     run_id: str
     published_at: dt.datetime
+    engine: str = "duckdb"
 
 
 @dataclass
@@ -46,10 +47,16 @@ class Changes:
     documents: set[str] = field(default_factory=set)  # report file names
     reviews: bool = False
     dbt_project_changed: bool = False
+    engine_changed_to: str | None = None  # the engine of this run, when the last publication's was another
 
     @property
     def everything(self) -> bool:
-        return self.last is None or self.dbt_project_changed
+        return self.last is None or self.dbt_project_changed or self.engine_changed_to is not None
+
+    @property
+    def rebuild_from_scratch(self) -> bool:
+        """Models changed, or the engine did (its tables may be missing or stale): dbt's --full-refresh."""
+        return self.dbt_project_changed or self.engine_changed_to is not None
 
     @property
     def nothing(self) -> bool:
@@ -70,6 +77,11 @@ class Changes:
         if self.last is None:
             return "nothing published yet: building everything"
         since = f"since run {self.last.run_id[:8]}"
+        if self.engine_changed_to is not None:
+            return (
+                f"run {self.last.run_id[:8]} was published from {self.last.engine}, this run builds on "
+                f"{self.engine_changed_to}: building everything"
+            )
         if self.dbt_project_changed:
             return f"the dbt project changed {since}: building everything"
         parts = []
@@ -90,8 +102,13 @@ def last_publication(con: duckdb.DuckDBPyConnection) -> Publication | None:
     ).fetchone()[0]
     if not exists:
         return None
+    (has_engine,) = con.execute(
+        """select count(*) from information_schema.columns
+           where table_schema = 'audit' and table_name = 'publications' and column_name = 'engine'"""
+    ).fetchone()
+    engine_column = "coalesce(engine, 'duckdb')" if has_engine else "'duckdb'"
     row = con.execute(
-        "select run_id, published_at from audit.publications order by published_at desc limit 1"
+        f"select run_id, published_at, {engine_column} from audit.publications order by published_at desc limit 1"
     ).fetchone()
     return Publication(*row) if row else None
 
@@ -111,8 +128,8 @@ def landed_versions(current: Settings) -> list[tuple[str, str, str, dt.date | No
     return entries
 
 
-def detect_changes(current: Settings, manifest: Path) -> Changes:
-    """What the next run must build, from the landing folders and the build warehouse (read-only)."""
+def detect_changes(current: Settings, manifest: Path, engine: str = "duckdb") -> Changes:
+    """What the next run on `engine` must build, from the landing folders and the build warehouse (read-only)."""
     if not current.build_db.exists():
         return Changes(last=None)
     con = duckdb.connect(str(current.build_db), read_only=True)
@@ -128,6 +145,9 @@ def detect_changes(current: Settings, manifest: Path) -> Changes:
     finally:
         con.close()
     changes = Changes(last=last)
+    if last.engine != engine:
+        changes.engine_changed_to = engine
+        return changes
     if manifest.exists() and dt.datetime.fromtimestamp(manifest.stat().st_mtime) > last.published_at:
         changes.dbt_project_changed = True
         return changes

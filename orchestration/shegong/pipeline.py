@@ -172,6 +172,7 @@ def run_pipeline(
     exactly those registry months and reports, and every model. One run at a time per warehouse: a second
     waits up to `wait_seconds`, then raises RunInProgress. On SHEGONG_ENGINE=spark, within the engine's session
     (a local Thrift server for the run's duration unless an endpoint is configured)."""
+    from shegong.engines import engine
     from shegong.engines.session import engine_session
 
     current = settings()
@@ -179,7 +180,7 @@ def run_pipeline(
     with run_lock(current.warehouse_dir, wait_seconds):
         changes = None
         if not full_refresh and months is None and documents is None:
-            changes = detect_changes(current, DBT_MANIFEST)
+            changes = detect_changes(current, DBT_MANIFEST, engine())
             if changes.nothing:
                 return RunSummary(success=True, nothing_new=changes.nothing_new_line())
         with engine_session(current.warehouse_dir):
@@ -245,7 +246,7 @@ def _plan(
     if changes is None or changes.everything:  # explicit months / documents, or everything
         docs = landed_docs if documents is None else [d for d in landed_docs if d in set(documents)]
         # Changed models may no longer fit the tables they built: a changed dbt project rebuilds from scratch.
-        refresh = full_refresh or (changes is not None and changes.dbt_project_changed)
+        refresh = full_refresh or (changes is not None and changes.rebuild_from_scratch)
         return RunPlan(docs, sorted(months) if months else landed_months, None, refresh)
     # Incremental: the changed months up to the newest month (a month's workers can change the versions in
     # force in every later month); a change with no month within the partitions (reference files, misnamed

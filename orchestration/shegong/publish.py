@@ -333,11 +333,13 @@ def publish(
     dbt_manifest: Path | None = None,
     exports_dir: Path | None = None,
     engine_publication: Callable[[dict[str, int], dt.datetime], EnginePublication] | None = None,
+    engine: str = "duckdb",
 ) -> Publication:
     """Record the publication in the build file, write the published copy (and Parquet exports) beside their
     final places, then rename them into place. `engine_publication`, given the validated rows of every mart
     (table name → rows) and the publication time, is the engine's side of the same publication: prepared first,
-    swapped last, discarded if anything before the swap fails.
+    swapped last, discarded if anything before the swap fails. `engine` (duckdb | spark) is recorded with the
+    publication: a run on another engine rebuilds everything (shegong.changes).
 
     Raises PublishBlocked naming the failing blocking expectations of this run, if any; PublishError when the
     copy cannot be written. Either way the published files stay as they were.
@@ -362,8 +364,10 @@ def publish(
             [run_id],
         ).fetchall()[0]
         con.execute(
-            "insert into audit.publications values (?, ?, ?, ?, ?)",
-            [run_id, now, json.dumps(rows), passed, warned],
+            """insert into audit.publications
+                   (run_id, published_at, rows_by_table, checks_passed, checks_failed_warning, engine)
+               values (?, ?, ?, ?, ?, ?)""",
+            [run_id, now, json.dumps(rows), passed, warned, engine],
         )
         con.execute("checkpoint")
     finally:

@@ -134,8 +134,11 @@ create table if not exists audit.publications (
     published_at timestamp not null,
     rows_by_table json,
     checks_passed integer,
-    checks_failed_warning integer
+    checks_failed_warning integer,
+    engine varchar                      -- duckdb | spark: the engine that built what was published
 );
+-- Warehouses published before the column existed (their publications were all built by DuckDB).
+alter table audit.publications add column if not exists engine varchar;
 """
 
 VALIDATION_DDL = """

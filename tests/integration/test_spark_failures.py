@@ -74,9 +74,9 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
         logs = Path(env["SHEGONG_WAREHOUSE_DIR"]) / "logs"
         for old in logs.glob("run-*.log"):
             old.unlink()
-        # Nothing landed since the DuckDB build: switching the engine is a full refresh.
+        # Nothing landed since the DuckDB build, but the engine changed: the run builds everything.
         run = subprocess.Popen(
-            [str(BIN / "shegong"), "run", "--full-refresh"],
+            [str(BIN / "shegong"), "run"],
             env=spark_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -101,7 +101,8 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
         server = start_local_server(folder)  # the endpoint is back (same metastore and warehouse dir)
         # Nothing of the failed build reached Spark's readers either.
         assert execute(server.endpoint, ["show databases like 'shegong_published'"]) == [[]]
-        rerun = shegong(spark_env, "run", "--full-refresh")
+        rerun = shegong(spark_env, "run")  # still no Spark publication: everything again
+        assert "published from duckdb, this run builds on spark" in rerun.stdout + rerun.stderr
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         (publication,) = execute(server.endpoint, ["select run_id from shegong_published.publication"])
         (workforce,) = execute(

@@ -34,11 +34,14 @@ def _ingest(build_db: Path, landing: Path) -> None:
         con.close()
 
 
-def _publish(build_db: Path, run_id: str) -> dt.datetime:
+def _publish(build_db: Path, run_id: str, engine: str = "duckdb") -> dt.datetime:
     at = dt.datetime.now()
     con = duckdb.connect(str(build_db))
     try:
-        con.execute("insert into audit.publications values (?, ?, '{}', 0, 0)", [run_id, at])
+        con.execute(
+            "insert into audit.publications (run_id, published_at, rows_by_table, engine) values (?, ?, '{}', ?)",
+            [run_id, at, engine],
+        )
     finally:
         con.close()
     return at
@@ -91,3 +94,14 @@ def test_a_run_builds_what_landed_or_was_ingested_since_the_last_publication(tmp
     os.utime(manifest, (later, later))
     changed = detect_changes(current, manifest)
     assert changed.dbt_project_changed and changed.everything and not changed.nothing
+
+    # A run on another engine than the last publication's: everything, from scratch (its tables may be stale).
+    os.utime(manifest, (published_at.timestamp(), published_at.timestamp()))
+    _publish(build_db, "run-3")
+    assert detect_changes(current, manifest).nothing
+    switched = detect_changes(current, manifest, engine="spark")
+    assert switched.everything and switched.rebuild_from_scratch and switched.engine_changed_to == "spark"
+    assert "published from duckdb, this run builds on spark" in switched.describe()
+    _publish(build_db, "run-4", engine="spark")
+    assert detect_changes(current, manifest, engine="spark").nothing
+    assert detect_changes(current, manifest).engine_changed_to == "duckdb"

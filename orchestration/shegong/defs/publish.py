@@ -46,6 +46,7 @@ def published_warehouse(
             dbt_manifest=dbt_project.manifest_path,
             exports_dir=Path(warehouse.warehouse_dir) / "exports",
             engine_publication=spark_publication(context.run_id) if engine() == "spark" else None,
+            engine=engine(),
         )
     except (PublishBlocked, PublishError) as exc:
         report = build_run_report(

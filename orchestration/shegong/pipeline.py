@@ -200,7 +200,11 @@ def _first_partition() -> dt.date:
 def _file_findings(current: Settings, since: dt.datetime) -> list[str]:
     if not current.build_db.exists():
         return []
-    con = duckdb.connect(str(current.build_db), read_only=True)
+    try:
+        con = duckdb.connect(str(current.build_db), read_only=True)
+    except duckdb.IOException:
+        # A step's subprocess (dbt) still holds the file after the step failed: the step's own error says why.
+        return []
     try:
         return [finding.line() for finding in file_findings(con, since)]
     finally:

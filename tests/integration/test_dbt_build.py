@@ -234,18 +234,18 @@ def test_incremental_backfill_rebuilds_only_the_window(warehouse, tmp_path):
 
 
 def test_model_invariants_block_a_stale_or_lossy_mart(warehouse, tmp_path):
-    """The layer and recency invariants fail (severity error, so the build blocks) on the kind of damage an
-    incremental run can do: a mart that missed the last month, a fact table that lost rows."""
+    """The layer and recency invariants fail (severity error, so the build blocks) on the kind of damage a
+    partial build can do: a monthly mart that missed the last month, a fact table that lost rows."""
     db = fx.copy_db(warehouse, tmp_path / "damaged.duckdb")
     with duckdb.connect(str(db)) as c:
         (last_month,) = c.execute("select max(month_start) from intermediate.int_months").fetchone()
-        c.execute("delete from marts.fct_workforce_monthly where month_start = ?", [last_month])
+        c.execute("delete from marts.fct_station_coverage where month_start = ?", [last_month])
         c.execute(
             "delete from marts.fct_certifications where certification_event_id = "
             "(select min(certification_event_id) from marts.fct_certifications)"
         )
     result = fx.run_dbt(
-        ["test", "-s", "fct_workforce_monthly", "fct_certifications", "--exclude", "test_type:unit"],
+        ["test", "-s", "fct_station_coverage", "fct_certifications", "--exclude", "test_type:unit"],
         db,
         tmp_path,
     )

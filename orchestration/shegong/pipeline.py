@@ -222,6 +222,7 @@ class RunPlan:
 
 
 def _plan(
+    defs: dg.Definitions,
     current: Settings,
     months: list[dt.date] | None,
     documents: list[str] | None,
@@ -230,7 +231,6 @@ def _plan(
 ) -> RunPlan:
     import dagster as dg
 
-    from shegong.definitions import defs as load_definitions
     from shegong.defs.jobs import REPORTS_KEY, build_assets_downstream_of
 
     first_partition = _first_partition()
@@ -265,7 +265,7 @@ def _plan(
     if changes.reviews:
         sources.append(dg.AssetKey(["raw", "report_reviews"]))
     docs = [d for d in landed_docs if d in changes.documents]
-    return RunPlan(docs, window, build_assets_downstream_of(load_definitions(), sources))
+    return RunPlan(docs, window, build_assets_downstream_of(defs, sources))
 
 
 def _run_pipeline(
@@ -283,7 +283,7 @@ def _run_pipeline(
     from shegong.defs.partitions import report_partitions
 
     defs = load_definitions()
-    plan = _plan(current, months, documents, changes, full_refresh)
+    plan = _plan(defs, current, months, documents, changes, full_refresh)
     summary = RunSummary(changes=changes.describe() if changes is not None else None)
     instance = _instance()
     release_abandoned_runs(instance)  # a killed earlier run must not hold the warehouse_writer pool

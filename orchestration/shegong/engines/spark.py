@@ -103,7 +103,7 @@ def endpoint_from_environment(environ: Mapping[str, str] | None = None) -> Spark
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.splitlines()[0].split())
 
@@ -119,7 +119,7 @@ def connect(endpoint: SparkEndpoint, database: str | None = None):
             probe.connect((endpoint.host, endpoint.port))
         except OSError as exc:
             raise SparkUnavailable(
-                f"cannot reach the Spark Thrift endpoint {endpoint.address} ({_first_line(exc)}): start it "
+                f"cannot reach the Spark Thrift endpoint {endpoint.address} ({first_line(exc)}): start it "
                 "(`shegong spark start` for a local one) or set SHEGONG_SPARK_HOST/SHEGONG_SPARK_PORT to a running "
                 "Spark Thrift server, Kyuubi or Spark SQL endpoint"
             ) from None
@@ -135,12 +135,12 @@ def connect(endpoint: SparkEndpoint, database: str | None = None):
     except TTransportException as exc:
         raise SparkCredentialRefused(
             f"the Spark Thrift endpoint {endpoint.address} refused user {endpoint.user!r} "
-            f"(auth {endpoint.auth}: {_first_line(exc)}): check SHEGONG_SPARK_USER, SHEGONG_SPARK_AUTH and "
+            f"(auth {endpoint.auth}: {first_line(exc)}): check SHEGONG_SPARK_USER, SHEGONG_SPARK_AUTH and "
             "SHEGONG_SPARK_PASSWORD"
         ) from None
     except Exception as exc:
         raise SparkUnavailable(
-            f"the Spark Thrift endpoint {endpoint.address} did not open a session ({_first_line(exc)}): check "
+            f"the Spark Thrift endpoint {endpoint.address} did not open a session ({first_line(exc)}): check "
             "the server's log and SHEGONG_SPARK_AUTH"
         ) from None
 

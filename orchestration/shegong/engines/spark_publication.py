@@ -24,7 +24,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from shegong.engines.spark import SparkEndpoint, SparkUnavailable, execute
+from shegong.engines.spark import SparkEndpoint, SparkUnavailable, execute, first_line
 from shegong.publish import PublishError
 
 PUBLISHED_LAYER = "published"
@@ -72,9 +72,8 @@ class SparkPublication:
                 f"{step}: {exc}; the published views in {self.published} are unchanged"
             ) from None
         except Exception as exc:  # a Spark error on one statement: name the step and the endpoint
-            first = " ".join((str(exc).strip() or type(exc).__name__).splitlines()[0].split())[:300]
             raise SparkPublishError(
-                f"{step} on the Spark Thrift endpoint {self.endpoint.address} failed ({first}): the published "
+                f"{step} on the Spark Thrift endpoint {self.endpoint.address} failed ({first_line(exc)[:300]}): the published "
                 f"views in {self.published} are unchanged; rerun `shegong run`"
             ) from None
 

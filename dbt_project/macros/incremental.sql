@@ -17,6 +17,15 @@
 {%- endmacro %}
 
 {#-
+    The tag of the models a run rebuilds by its month window (the config macros below set it): Dagster's
+    partitioned dbt step builds them, everything downstream of them and every test reading them, after the
+    unpartitioned step (orchestration/shegong/defs/dbt.py selects `tag:month_window+`).
+-#}
+{% macro month_window_tags() -%}
+    {{ return(['month_window']) }}
+{%- endmacro %}
+
+{#-
     Config of the monthly incremental marts, per engine: DuckDB deletes and re-inserts the run's months
     (delete+insert on the month column); Spark's Parquet tables have no delete, so they are partitioned by the
     month and a run overwrites exactly the partitions it writes (insert_overwrite, dynamic partition overwrite).
@@ -29,6 +38,7 @@
             'partition_by': [month_column],
             'file_format': 'parquet',
             'on_schema_change': 'fail',
+            'tags': month_window_tags(),
         }) }}
     {%- else -%}
         {{ return({
@@ -36,6 +46,63 @@
             'incremental_strategy': 'delete+insert',
             'unique_key': month_column,
             'on_schema_change': 'fail',
+            'tags': month_window_tags(),
         }) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Config of the version models (one row per key per version, rebuilt key by key), per engine. DuckDB: an
+    incremental run rebuilds every version of the keys (persons or certificates) a change in the run's months
+    can reach, and deletes them first (delete+insert on the key; the pre-hook drops the keys that had a version
+    starting in the months, so a key a superseded file took away entirely goes too). Spark's Parquet tables have
+    no delete: a full table build.
+-#}
+{% macro version_history_config(key_column) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table', 'tags': month_window_tags()}) }}
+    {%- else -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': key_column,
+            'on_schema_change': 'fail',
+            'pre_hook': "{{ delete_versions_starting_in_window('" ~ key_column ~ "') }}",
+            'tags': month_window_tags(),
+        }) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Pre-hook of the version models on an incremental run: delete every version of the keys that had a version
+    starting in the run's months. What a change in those months did to them (a record taken away by a
+    superseded file, a certificate moved to another person) is rebuilt from the inputs by
+    keys_to_rebuild, which also rebuilds every key left with no versions.
+-#}
+{% macro delete_versions_starting_in_window(key_column) -%}
+    {%- if is_incremental() -%}
+delete from {{ this }}
+where {{ key_column }} in (
+    select {{ key_column }} from {{ this }}
+    where {{ incremental_month_window('valid_from') }}
+)
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The keys an incremental run of a version model rebuilds: those of `relation` rows matching `in_window` (a
+    change in the run's months), and every key of `relation` the model does not hold (new keys, and those the
+    pre-hook deleted). Emits a select of one column, `key_column`.
+-#}
+{% macro keys_to_rebuild(relation, key_column, in_window) -%}
+select inputs.{{ key_column }}
+from {{ relation }} as inputs
+where {{ in_window }}
+union
+select inputs.{{ key_column }}
+from {{ relation }} as inputs
+where not exists (
+    select 1 from {{ this }} as built
+    where built.{{ key_column }} = inputs.{{ key_column }}
+)
 {%- endmacro %}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -38,6 +39,16 @@ def fail(message: str, code: int = 1) -> None:
     """One clear line on stderr: what, where, and what to do."""
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+def _require_tools(command: str) -> None:
+    """`shegong generate` and `shegong bench` run the development tools, a package of their own beside the
+    runtime (`shegong_tools`): the runtime never imports it, so an install may lack it."""
+    if importlib.util.find_spec("shegong_tools") is None:
+        fail(
+            f"{command}: the development tools package shegong_tools is not installed: "
+            "run make install (or pip install -e . from the repository)"
+        )
 
 
 def _progress() -> Progress:
@@ -94,8 +105,9 @@ def generate(
     scale: str, seed: int, out_dir: Path | None, start_month: str | None, months: int, if_empty: bool
 ) -> None:
     """Write deterministic sample registries and reports in the landing layout (per seed and month range)."""
-    from shegong.generate import generate as make_sample
-    from shegong.generate.calendar import last_complete_month, start_month_ending
+    _require_tools("generate")
+    from shegong_tools.generate import generate as make_sample
+    from shegong_tools.generate.calendar import last_complete_month, start_month_ending
 
     if start_month is None:
         try:
@@ -205,7 +217,7 @@ def run(wait: bool, full_refresh: bool) -> None:
         current.published_db, failed_checks=summary.checks_failed, checks_passed=summary.checks_passed
     )
     if summary.success and summary.checks_failed:
-        _explain_warnings(current, summary.checks_failed)
+        _explain_warnings(current, summary.checks_failed, summary.check_descriptions)
     if summary.file_findings:
         out.print("landing files this run set aside or flagged:", highlight=False)
         for line in summary.file_findings:
@@ -248,7 +260,7 @@ def _print_status(
             out.print(f"  failed: {name}")
 
 
-def _explain_warnings(current, failed_checks: list[str]) -> None:
+def _explain_warnings(current, failed_checks: list[str], descriptions: dict[str, str]) -> None:
     """What each failed warning of the published run means: they did not block publishing."""
     from shegong.quality import report_summary
     from shegong.quality.report import check_meaning
@@ -264,8 +276,9 @@ def _explain_warnings(current, failed_checks: list[str]) -> None:
         where = f" on {f['column']}" if f["column"] else ""
         out.print(f"  {f['suite']}: {f['expectation']}{where} — {f['meaning']}", highlight=False)
     for name in others:
-        check = name.split(":", 1)[-1].rsplit(" (", 1)[0]
-        out.print(f"  {name} — {check_meaning({'check': check})}", highlight=False)
+        key = name.rsplit(" (", 1)[0]
+        meaning = check_meaning({"check": key.split(":", 1)[-1], "description": descriptions.get(key)})
+        out.print(f"  {name} — {meaning}", highlight=False)
 
 
 @main.command()
@@ -457,7 +470,8 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
 
     if engine is not None:  # the measured builds run in child processes that inherit the environment
         os.environ["SHEGONG_ENGINE"] = engine
-    from shegong.bench.report import (
+    _require_tools("bench")
+    from shegong_tools.bench.report import (
         LEGEND,
         extraction_table,
         mart_differences,
@@ -467,7 +481,7 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
         verdict_table,
         verdicts,
     )
-    from shegong.bench.runner import BenchError, run_bench
+    from shegong_tools.bench.runner import BenchError, run_bench
 
     if not (scale.isdigit() or scale in ("small", "medium", "large")):
         fail(f"bench: unknown scale {scale!r}: use small, medium, large or a number of workers")

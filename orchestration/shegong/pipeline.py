@@ -24,7 +24,6 @@ from shegong.config import (
     export_build_db_env,
     settings,
 )
-from shegong.dagster_internals import partition_range_tags
 from shegong.findings import file_findings
 from shegong.ingest.batch import month_of
 from shegong.ingest.landing import landing_files
@@ -77,6 +76,8 @@ class RunSummary:
     failures: list[str] = field(default_factory=list)  # one line per failed step
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    # "<asset>:<check>" → the check's description from its definition (dbt tests have none)
+    check_descriptions: dict[str, str] = field(default_factory=dict)
     blocked_by: list[str] = field(default_factory=list)  # blocking expectations that failed
     # Files this run rejected or recorded as duplicates, and files behind file-level warnings, one line each.
     file_findings: list[str] = field(default_factory=list)
@@ -135,7 +136,9 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _collect(result: dg.ExecuteInProcessResult, summary: RunSummary) -> None:
+def _collect(result: dg.ExecuteInProcessResult, summary: RunSummary, defs: dg.Definitions) -> None:
+    from shegong.defs.publish import check_description
+
     summary.run_ids.append(result.run_id)
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -155,6 +158,9 @@ def _collect(result: dg.ExecuteInProcessResult, summary: RunSummary) -> None:
                 summary.checks_passed += 1
             else:
                 summary.checks_failed.append(f"{name} ({evaluation.severity.value.lower()})")
+                description = check_description(defs, evaluation.asset_check_key)
+                if description:
+                    summary.check_descriptions[name] = description
 
 
 def run_pipeline(
@@ -277,6 +283,7 @@ def _run_pipeline(
     full_refresh: bool,
 ) -> RunSummary:
     export_build_db_env(current)
+    from shegong.dagster_internals import partition_range_tags
     from shegong.definitions import defs as load_definitions
     from shegong.defs.dbt import full_refresh_run_config
     from shegong.defs.jobs import in_process_run_tags, release_abandoned_runs
@@ -303,7 +310,7 @@ def _run_pipeline(
                 raise_on_error=False,
                 tags={**partition_range_tags(keys[0], keys[-1]), **in_process_run_tags()},
             )
-        _collect(result, summary)
+        _collect(result, summary, defs)
         summary.documents = len(plan.documents)
         if not result.success:
             return summary
@@ -319,7 +326,7 @@ def _run_pipeline(
         asset_selection=plan.assets,
         tags={**partition_range_tags(first, last), **in_process_run_tags()},
     )
-    _collect(result, summary)
+    _collect(result, summary, defs)
     summary.success = result.success
     if not result.success:
         summary.blocked_by = _blocking_expectations(current, result.run_id)

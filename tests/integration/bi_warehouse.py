@@ -84,8 +84,8 @@ def hostile_published_warehouse() -> dict[str, str]:
 @functools.cache
 def _hostile_run() -> dict[str, str]:
     """The environment of a published run (SHEGONG_* paths); its stdout/stderr under key `_stdout`/`_stderr`."""
-    from shegong.generate import generate
-    from shegong.generate.calendar import last_complete_month, start_month_ending
+    from shegong_tools.generate import generate
+    from shegong_tools.generate.calendar import last_complete_month, start_month_ending
 
     root = Path(tempfile.mkdtemp(prefix="shegong-bi-"))
     # As `shegong generate` does by default: the data ends at the last complete month (no stale registries).

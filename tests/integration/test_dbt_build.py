@@ -235,21 +235,30 @@ def test_incremental_backfill_rebuilds_only_the_window(warehouse, tmp_path):
 
 def test_model_invariants_block_a_stale_or_lossy_mart(warehouse, tmp_path):
     """The layer and recency invariants fail (severity error, so the build blocks) on the kind of damage a
-    partial build can do: a monthly mart that missed the last month, a fact table that lost rows."""
+    partial build can do: monthly marts that missed the last month, a fact table that lost rows."""
     db = fx.copy_db(warehouse, tmp_path / "damaged.duckdb")
     with duckdb.connect(str(db)) as c:
         (last_month,) = c.execute("select max(month_start) from intermediate.int_months").fetchone()
         c.execute("delete from marts.fct_station_coverage where month_start = ?", [last_month])
+        c.execute("delete from marts.fct_workforce_monthly where month_start = ?", [last_month])
+        (last_attendance,) = c.execute(
+            "select max(period_month) from staging.stg_training_attendance"
+        ).fetchone()
+        c.execute("delete from marts.fct_training_attendance where period_month = ?", [last_attendance])
         c.execute(
             "delete from marts.fct_certifications where certification_event_id = "
             "(select min(certification_event_id) from marts.fct_certifications)"
         )
-    result = fx.run_dbt(
-        ["test", "-s", "fct_station_coverage", "fct_certifications", "--exclude", "test_type:unit"],
-        db,
-        tmp_path,
+    marts = ["fct_station_coverage", "fct_workforce_monthly", "fct_training_attendance", "fct_certifications"]
+    result = fx.run_dbt(["test", "-s", *marts, "--exclude", "test_type:unit"], db, tmp_path)
+    failed = sorted(
+        (r.node.attached_node.split(".")[-1], r.node.test_metadata.name, r.node.config.severity)
+        for r in result.result
+        if str(r.status) == "fail"
     )
-    failed = {
-        r.node.test_metadata.name: r.node.config.severity for r in result.result if str(r.status) == "fail"
-    }
-    assert failed == {"is_current": "error", "row_count_matches": "error"}
+    assert failed == [
+        ("fct_certifications", "row_count_matches", "error"),
+        ("fct_station_coverage", "is_current", "error"),
+        ("fct_training_attendance", "is_current", "error"),
+        ("fct_workforce_monthly", "is_current", "error"),
+    ]

@@ -32,7 +32,7 @@ REGISTRIES = ("workers", "training_attendance", "funding", "stations")
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory) -> dict[str, list[Path]]:
     """A small generated landing: CSV (UTF-8, GB18030, BOM) and XLSX files of each registry fuzzed."""
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     root = tmp_path_factory.mktemp("fuzz-landing")
     generate(root, scale=120, seed=3, months=2)

@@ -66,7 +66,7 @@ def land_hostile_files(landing: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     root = tmp_path_factory.mktemp("hostile")
     generate(root / "landing", scale=600, seed=5, months=3)

@@ -54,7 +54,7 @@ def run_workers(resource, partition_key: str, logs: list[str] | None = None) -> 
 
 
 def generate_months(landing: Path, start_month: str, months: int) -> None:
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     generate(landing, scale=150, seed=5, start_month=start_month, months=months)
 

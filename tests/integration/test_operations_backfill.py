@@ -65,7 +65,7 @@ def build_env(tmp_path, monkeypatch):
 
 
 def test_a_two_month_backfill_ingests_those_months_and_a_rerun_changes_nothing(tmp_path, build_env):
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     landing = tmp_path / "landing"
     generate(landing, scale=300, seed=13, start_month="2024-01", months=3)

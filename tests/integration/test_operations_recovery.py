@@ -75,7 +75,7 @@ def sha256(path: Path) -> str:
 
 
 def test_a_run_killed_mid_ingest_then_rerun_equals_one_clean_run(tmp_path):
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     landing = tmp_path / "landing"
     generate(landing, scale=150, seed=17, start_month="2024-01", months=2)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     root = tmp_path_factory.mktemp("generated")
     generate(root, scale=50, seed=11, start_month="2024-01", months=12)

@@ -19,7 +19,7 @@ MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 
 @pytest.fixture(scope="session")
 def landing() -> Path:
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     root = Path(os.environ["SHEGONG_LANDING"])
     generate(root, scale="small", seed=7)

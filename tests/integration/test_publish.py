@@ -27,7 +27,7 @@ def sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     root = tmp_path_factory.mktemp("wap")
     generate(root / "landing", scale=800, seed=11, months=3)

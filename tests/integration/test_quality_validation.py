@@ -116,6 +116,18 @@ def warehouse(tmp_path: Path) -> Path:
     return db
 
 
+def _resource(warehouse: Path, tmp_path: Path):
+    """The Dagster resource over the fixture's build file, with the test's own warehouse folder."""
+    from shegong.defs.resources import WarehouseResource
+
+    return WarehouseResource(
+        build_db=str(warehouse),
+        landing_dir=str(tmp_path / "landing"),
+        warehouse_dir=str(tmp_path / "warehouse"),
+        pii_key="test-key",
+    )
+
+
 def _failed(outcome) -> set[tuple[str, str | None]]:
     return {(e.expectation, e.column) for e in outcome.failed}
 
@@ -229,6 +241,33 @@ def test_chunked_validation_matches_whole(warehouse: Path, monkeypatch: pytest.M
     ]
 
 
+def test_a_runs_months_scope_the_partitioned_suites(warehouse: Path) -> None:
+    """A run over some months validates only their partitions of a month-partitioned registry (the other months
+    were validated when they were built); a suite without a partition column validates whole whatever the run."""
+    january, february, march = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "update raw.workers set gender = 'unknown' where _period_month = date '2024-01-01' "
+        "and certificate_no = '20203210000000001'"
+    )
+    february_rows = con.execute(
+        "select count(*) from raw.workers where _period_month = date '2024-02-01'"
+    ).fetchone()[0]
+    con.close()
+    defect = ("expect_column_values_to_be_in_set", "gender")
+
+    assert defect in _failed(run_suite(warehouse, "raw.workers"))  # whole table
+    assert defect in _failed(run_suite(warehouse, "raw.workers", months={january}))
+    scoped = run_suite(warehouse, "raw.workers", months={february})
+    assert scoped.success and scoped.rows == february_rows and scoped.scope == {february}
+    # A month with no rows: nothing to validate; only the non-blocking "has rows" expectation fails.
+    empty = run_suite(warehouse, "raw.workers", months={march})
+    assert empty.rows == 0 and empty.blocking_failed == []
+    assert _failed(empty) == {("expect_table_row_count_to_be_between", None)}
+    whole = run_suite(warehouse, "raw.funding", months={march})
+    assert whole.scope is None and whole.rows == run_suite(warehouse, "raw.funding").rows > 0
+
+
 def test_column_sliced_validation_matches_whole(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A large table is validated in frames of the columns each group of expectations reads (and its schema on
     the columns alone): every verdict and observed value is the one of the whole frame."""
@@ -279,7 +318,6 @@ def test_data_docs_render_once_per_run(warehouse: Path, tmp_path: Path) -> None:
 
 def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tmp_path: Path) -> None:
     from shegong.defs.quality import quality_checks
-    from shegong.defs.resources import WarehouseResource
 
     con = duckdb.connect(str(warehouse))
     con.execute(f"update raw.funding set amount_yuan = -5 where contract_no = '{REGION}-2024-GM01002'")
@@ -294,12 +332,7 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
         yield dg.MaterializeResult(asset_key=["raw", "funding"])
         yield dg.MaterializeResult(asset_key=["raw", "workers"])
 
-    resource = WarehouseResource(
-        build_db=str(warehouse),
-        landing_dir=str(tmp_path / "landing"),
-        warehouse_dir=str(tmp_path / "warehouse"),
-        pii_key="test-key",
-    )
+    resource = _resource(warehouse, tmp_path)
     # the raw suites run in one step; a run selecting two raw assets runs only their suites
     result = dg.materialize(
         [raw_stub, raw_checks],
@@ -329,6 +362,36 @@ def test_dagster_checks_report_severity_metadata_and_results(warehouse: Path, tm
     _ = dt  # dates are implicit in the CSVs
 
 
+def test_a_monthly_run_validates_its_months_of_a_monthly_registry(warehouse: Path, tmp_path: Path) -> None:
+    """The suites' Dagster check in a run over one month (the partition key reaches the check step)."""
+    from shegong.defs.quality import quality_checks
+
+    workers = dg.AssetKey(["raw", "workers"])
+    (raw_checks,) = [c for c in quality_checks if c.node_def.name == "gx_raw"]
+
+    @dg.asset(
+        key=workers, partitions_def=dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
+    )
+    def raw_workers_stub() -> None:
+        return None
+
+    resource = _resource(warehouse, tmp_path)
+    result = dg.materialize(
+        [raw_workers_stub, raw_checks],
+        resources={"warehouse": resource},
+        partition_key="2024-02-01",
+    )
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    evaluation = evaluations["gx_raw__workers"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    february, total = con.execute(
+        "select count(*) filter (where _period_month = date '2024-02-01'), count(*) from raw.workers"
+    ).fetchone()
+    con.close()
+    assert evaluation.passed and evaluation.metadata["partitions_validated"].value == 1
+    assert evaluation.metadata["rows_validated"].value == february < total
+
+
 def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
     warehouse: Path, tmp_path: Path
 ) -> None:
@@ -336,7 +399,6 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
     fails it (naming table, column and count, never the value), the publish step downstream is skipped, and
     the publish itself refuses the run from the audit trail; once removed, the check passes and publishes."""
     from shegong.defs.quality import PERSONAL_DATA_ASSET, build_personal_data_check
-    from shegong.defs.resources import WarehouseResource
     from shegong.publish import PublishBlocked, publish
 
     planted = "13912345678"
@@ -348,12 +410,7 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
             where certificate_no = '20203210000000002'"""
     )
     con.close()
-    resource = WarehouseResource(
-        build_db=str(warehouse),
-        landing_dir=str(tmp_path / "landing"),
-        warehouse_dir=str(tmp_path / "warehouse"),
-        pii_key="test-key",
-    )
+    resource = _resource(warehouse, tmp_path)
     published_db = tmp_path / "warehouse" / "shegong.duckdb"
 
     @dg.asset(key=list(PERSONAL_DATA_ASSET))

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from shegong.bench import stages
-from shegong.bench.report import (
+from shegong_tools.bench import stages
+from shegong_tools.bench.report import (
     GIB,
     MIB,
     fmt_count,
@@ -23,9 +23,9 @@ from shegong.bench.report import (
     stage_table,
     verdicts,
 )
-from shegong.bench.runner import add_new_month, month_label
-from shegong.bench.sampler import MemorySampler, proc_tree_rss, tree_rss_reader
-from shegong.bench.stages import (
+from shegong_tools.bench.runner import add_new_month, month_label
+from shegong_tools.bench.sampler import MemorySampler, proc_tree_rss, tree_rss_reader
+from shegong_tools.bench.stages import (
     DBT,
     EXTRACT,
     INGEST,
@@ -266,7 +266,7 @@ def test_stage_labels_cover_every_stage():
 
 
 def test_stage_markdown_has_a_row_per_stage_and_a_bold_total():
-    from shegong.bench.report import stage_markdown
+    from shegong_tools.bench.report import stage_markdown
 
     result = {
         "wall": 10.0,
@@ -297,7 +297,7 @@ def test_stage_rows_show_each_baseline_stage_once_in_build_order():
 
 
 def test_unequal_marts_name_only_the_marts_with_rows_on_either_side():
-    from shegong.bench.report import unequal_marts
+    from shegong_tools.bench.report import unequal_marts
 
     check = {"dim_worker": [0, 0], "fct_funding": [2, 0], "dim_date": [0, 1]}
     assert unequal_marts(check) == [

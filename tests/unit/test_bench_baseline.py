@@ -10,7 +10,10 @@ import json
 import duckdb
 import pytest
 
-from shegong.bench.baseline import (
+from shegong.config import REGISTRIES
+from shegong.contracts import contract
+from shegong.ingest.load import raw_columns
+from shegong_tools.bench.baseline import (
     RAW_MACROS,
     build_order,
     build_raw,
@@ -18,10 +21,7 @@ from shegong.bench.baseline import (
     raw_table_sql,
     read_landing,
 )
-from shegong.config import REGISTRIES
-from shegong.contracts import contract
-from shegong.generate import generate
-from shegong.ingest.load import raw_columns
+from shegong_tools.generate import generate
 
 
 @pytest.fixture(scope="module")

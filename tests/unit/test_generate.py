@@ -22,7 +22,7 @@ from stdnum.cn import ric, uscc
 
 from shegong.contracts import contracts, normalize_header
 from shegong.gazetteer import contains, is_known, regions
-from shegong.generate import MANIFEST_NAME, SCALES, generate
+from shegong_tools.generate import MANIFEST_NAME, SCALES, generate
 
 # SHEGONG_TEST_GENERATE_SCALE=small runs the same checks on the default landing (slower).
 N = int(os.environ.get("SHEGONG_TEST_GENERATE_SCALE", "800").replace("small", "5000"))
@@ -460,7 +460,7 @@ def test_rounded_statements_hold():
     """近/余/超过 statements keep their promise for any value (the reports module's own rounding)."""
     import numpy as np
 
-    from shegong.generate.reports import state_count, state_money
+    from shegong_tools.generate.reports import state_count, state_money
 
     rng = np.random.default_rng(0)
     for value in [*range(1, 3000, 7), *rng.integers(3000, 2_000_000, size=300).tolist()]:

@@ -1,7 +1,14 @@
+{{ config(**version_history_config('certificate_no')) }}
+
 {#-
     Every record of a certificate as a version in force from its reporting month until the certificate's next
     record (a month's file lists only new or changed records). The certificate's state in any month is the
     version in force that month (macro version_in_force).
+
+    Incremental (DuckDB): a run rebuilds, from all their records, the certificates with a record in the run's
+    months, and those the pre-hook deleted because they had a version starting in them (a superseded file may
+    have taken that record away, or moved it to another person). A record changes only the versions of its own
+    certificate: the one it starts and the one before it, which it ends.
 -#}
 with
 
@@ -13,6 +20,11 @@ records as (
             partition by workers.certificate_no order by workers.period_month
         ) as next_period_month
     from {{ ref('stg_workers') }} as workers
+    {%- if is_incremental() %}
+    where workers.certificate_no in (
+        {{ keys_to_rebuild(ref('stg_workers'), 'certificate_no', incremental_month_window('inputs.period_month')) }}
+    )
+    {%- endif %}
 
 ),
 

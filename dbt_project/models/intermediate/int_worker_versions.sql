@@ -1,14 +1,29 @@
+{{ config(**version_history_config('id_number_hash')) }}
+
 {#-
     Each person's state as versions: a person's certificates change only in a month where one of their
     certificates' versions starts or ends, so the person's state is constant from one such month to the next. In each version the
     primary certificate is the highest-level certificate still held (not cancelled), else the highest-level
     one; its record gives status, employer, station and region.
+
+    Incremental (DuckDB): a change in the run's months changes a person's versions only through a certificate
+    version of theirs that starts or ends in those months, before the change (then a version of the person
+    started there: the pre-hook deletes the person) or after it (a certificate version starting or ending there
+    names the person). The run rebuilds those persons from all their certificate versions.
 -#}
 with
 
 certificates as (
 
     select * from {{ ref('int_certificate_versions') }}
+    {%- if is_incremental() %}
+    where id_number_hash in (
+        {{ keys_to_rebuild(
+            ref('int_certificate_versions'), 'id_number_hash',
+            incremental_month_window('inputs.valid_from') ~ ' or ' ~ incremental_month_window('inputs.valid_to')
+        ) }}
+    )
+    {%- endif %}
 
 ),
 

@@ -1,4 +1,5 @@
-"""dbt models as assets: tables, and incremental models that get the run's month window as vars.
+"""dbt models as assets: tables, and the models rebuilt by the run's month window (given to dbt as vars) with
+everything downstream of them.
 
 There are no dbt snapshots: worker history (dim_worker, type 2) is derived from the monthly registry records
 themselves, so rebuilding a month gives the same rows whenever it runs; a snapshot would record when the
@@ -8,8 +9,12 @@ pipeline happened to run instead. The manifest is prepared at install time (`she
 
 import datetime as dt
 import json
+import os
+import shutil
 import sys
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +40,11 @@ if not dbt_project.manifest_path.exists():
         f"dbt manifest missing at {dbt_project.manifest_path}: run `make install` (or `shegong prepare`) first"
     )
 
-INCREMENTAL = "config.materialized:incremental"
+# The models rebuilt by the run's month window (tagged by their config macros in dbt_project/macros/incremental.sql),
+# everything downstream of them and every test whose parents include one of them: the partitioned step builds and
+# tests them after the tables step, so no test runs before the models it reads are rebuilt (and no model of the
+# tables step depends on the partitioned step).
+MONTH_WINDOW = "tag:month_window+"
 
 
 class ShegongDbtTranslator(DagsterDbtTranslator):
@@ -50,6 +59,24 @@ class ShegongDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             return dbt_resource_props["schema"]
         return super().get_group_name(dbt_resource_props)
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        """A test of an unpartitioned model that also reads a model of the partitioned step (a relationship to
+        dim_worker) runs in the partitioned step, after both: it is still the check of the model it is defined
+        on, which dagster-dbt would only declare in that model's own step."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        attached = manifest["nodes"][unique_id].get("attached_node")
+        if spec is None and attached and self.get_asset_key(manifest["nodes"][attached]) != asset_spec.key:
+            return super().get_asset_check_spec(
+                self.get_asset_spec(manifest, attached, project), manifest, unique_id, project
+            )
+        return spec
 
 
 translator = ShegongDbtTranslator(
@@ -112,6 +139,55 @@ def mirror_spark_build(
     context.log.info(f"Spark build mirrored into {warehouse.build_db}: {len(copied)} tables")
 
 
+# dbt invocation folders kept per deployment (their run_results.json and dbt.log), newest first.
+KEPT_INVOCATIONS = 20
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def dbt_artifacts_dir(warehouse_dir: str | Path) -> Path:
+    """Where a deployment's dbt invocations write: <warehouse>/dbt, not the shared dbt_project/target (whose
+    manifest is the one Dagster loads), so deployments and test runs never mix artifacts."""
+    return Path(warehouse_dir) / "dbt"
+
+
+def dbt_invocation_folders(warehouse_dir: str | Path, run_id: str) -> list[Path]:
+    """The target folders of a Dagster run's dbt invocations (run_results.json, dbt.log), oldest first."""
+    folders = dbt_artifacts_dir(warehouse_dir).glob(f"dbt_*-{run_id[:8]}-*")
+    return sorted((f for f in folders if f.is_dir()), key=lambda f: f.stat().st_mtime)
+
+
+@contextmanager
+def dbt_invocation_target(context: dg.AssetExecutionContext, warehouse_dir: str) -> Iterator[Path]:
+    """A fresh target folder for one dbt invocation of this step, seeded with the parse state the step's last
+    successful invocation left; after success, that invocation's parse state becomes the step's.
+
+    Why: dagster-dbt gives each invocation an empty folder, so dbt re-parsed the whole project every time
+    (~4 s of a step, twice a run). dbt's partial parsing is valid while the project files, the profile (it
+    includes the build file's path, so per deployment) and the --vars are unchanged: the table step passes no
+    vars and reuses its state every run; the monthly step reuses it when the month window repeats."""
+    root = dbt_artifacts_dir(warehouse_dir)
+    step = context.op_def.name
+    target = root / f"{step}-{context.run.run_id[:8]}-{uuid.uuid4().hex[:8]}"
+    target.mkdir(parents=True)
+    state = root / f"{step}.{PARSE_STATE}"
+    if state.exists():
+        shutil.copy2(state, target / PARSE_STATE)
+    yield target
+    written = target / PARSE_STATE
+    if written.exists():
+        staged = state.with_suffix(".tmp")
+        shutil.copy2(written, staged)
+        os.replace(staged, state)
+        written.unlink()  # 1-2 MB per invocation; the step's copy is the one that is read
+    _prune_invocations(root)
+
+
+def _prune_invocations(root: Path) -> None:
+    folders = sorted((f for f in root.glob("dbt_*-*-*") if f.is_dir()), key=lambda f: f.stat().st_mtime)
+    for folder in folders[:-KEPT_INVOCATIONS]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class DbtBuildConfig(dg.Config):
     """Run config of the dbt steps. A run builds the models of its selection (in the UI, or the models downstream
     of what changed); full_refresh drops and rebuilds them, the incremental marts over every month."""
@@ -130,7 +206,7 @@ def full_refresh_run_config() -> dict:
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=INCREMENTAL,
+    exclude=MONTH_WINDOW,
     dagster_dbt_translator=translator,
     name="dbt_tables",
     pool="warehouse_writer",
@@ -142,7 +218,13 @@ def dbt_tables(
     config: DbtBuildConfig,
 ):
     declare_raw_layer(warehouse)
-    yield from engine_stream(dbt.cli(["build", *config.flags(), *engine_flags()], context=context))
+    # Excluded again at run time: a run of a subset selects its models by name, and dbt's eager indirect selection
+    # would otherwise add the partitioned step's tests that also read one of them (before that step rebuilt the
+    # month); dbt drops the tests of excluded models.
+    excluded = ["--exclude", MONTH_WINDOW]
+    with dbt_invocation_target(context, warehouse.warehouse_dir) as target:
+        args = ["build", *excluded, *config.flags(), *engine_flags()]
+        yield from engine_stream(dbt.cli(args, context=context, target_path=target))
     mirror_spark_build(context, warehouse, DBT_LAYERS)
 
 
@@ -158,7 +240,7 @@ def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    select=INCREMENTAL,
+    select=MONTH_WINDOW,
     dagster_dbt_translator=translator,
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -173,10 +255,10 @@ def dbt_incremental(
 ):
     declare_raw_layer(warehouse)
     dbt_vars = json.dumps(_window_vars(context))
-    yield from engine_stream(
-        dbt.cli(["build", "--vars", dbt_vars, *config.flags(), *engine_flags()], context=context)
-    )
-    mirror_spark_build(context, warehouse, ("marts",))
+    with dbt_invocation_target(context, warehouse.warehouse_dir) as target:
+        args = ["build", "--vars", dbt_vars, *config.flags(), *engine_flags()]
+        yield from engine_stream(dbt.cli(args, context=context, target_path=target))
+    mirror_spark_build(context, warehouse, ("intermediate", "marts"))
 
 
 dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]

@@ -1,5 +1,6 @@
 """Registries arrive by reporting month; reports are one partition per document."""
 
+import datetime as dt
 import os
 
 import dagster as dg
@@ -8,6 +9,15 @@ DEFAULT_FIRST_MONTH = "2023-01"
 # No registry reports a month before the national social-work qualification began (June 2008): a file named
 # for one is misnamed, and must not stretch the partitions back to it (it is rejected as before the first).
 EARLIEST_REPORTING_MONTH = "2008-06"
+
+
+def months_from(first: dt.date, end: dt.date) -> frozenset[dt.date]:
+    """The month starts from `first`'s month up to `end` (exclusive)."""
+    months, month = set(), first.replace(day=1)
+    while month < end:
+        months.add(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return frozenset(months)
 
 
 def first_landed_month() -> str | None:

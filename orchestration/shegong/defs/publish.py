@@ -102,15 +102,21 @@ def run_checks(context: dg.AssetExecutionContext) -> list[dict]:
     return check_rows([r.event_log_entry.dagster_event.event_specific_data for r in records])
 
 
+def check_description(defs: dg.Definitions, key: dg.AssetCheckKey) -> str | None:
+    """A check's description from its definition (dbt tests have none)."""
+    graph = defs.resolve_asset_graph()
+    spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
+    return spec.description if spec is not None else None
+
+
 def check_rows(evaluations: list) -> list[dict]:
     """Asset check evaluations as the auditor page lists them, with each check's description."""
     from shegong.definitions import defs as load_definitions  # the definitions import this module
 
-    graph = load_definitions().resolve_asset_graph()
+    defs = load_definitions()
     checks = []
     for evaluation in evaluations:
         key = evaluation.asset_check_key
-        spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
         details = "; ".join(
             f"{name}: {value.value if hasattr(value, 'value') else value}"
             for name, value in (evaluation.metadata or {}).items()
@@ -121,7 +127,7 @@ def check_rows(evaluations: list) -> list[dict]:
                 "check": key.name,
                 "passed": evaluation.passed,
                 "severity": "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning",
-                "description": spec.description if spec is not None else None,
+                "description": check_description(defs, key),
                 "details": details[:500],
             }
         )

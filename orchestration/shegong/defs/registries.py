@@ -3,10 +3,11 @@
 import datetime as dt
 
 import dagster as dg
+import duckdb
 
 from shegong.config import DEVELOPMENT_KEY_WARNING
 from shegong.contracts import Contract, contracts
-from shegong.defs.partitions import FIRST_MONTH, monthly_partitions
+from shegong.defs.partitions import FIRST_MONTH, monthly_partitions, months_from
 from shegong.defs.resources import WarehouseResource
 from shegong.ingest.batch import files_for_months, ingest_registry
 from shegong.ingest.landing import landing_files
@@ -27,14 +28,10 @@ where f.registry = $registry and f.status = 'current'
 """
 
 
-def months_in_window(context: dg.AssetExecutionContext) -> set[dt.date]:
+def months_in_window(context: dg.AssetExecutionContext) -> frozenset[dt.date]:
     """Every reporting month the run's partition (or partition range) covers."""
     window = context.partition_time_window
-    months, month = set(), window.start.date().replace(day=1)
-    while month < window.end.date():
-        months.add(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-    return months
+    return months_from(window.start.date(), window.end.date())
 
 
 def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
@@ -88,60 +85,6 @@ def build_registry_asset(contract: Contract) -> dg.AssetsDefinition:
     return ingest
 
 
-def build_row_accounting_check(contract: Contract) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["raw", contract.registry]),
-        name="rows_in_equal_clean_plus_quarantined",
-        description="For every current file: rows read = rows in the raw table + rows in audit.quarantined_rows.",
-        blocking=True,
-    )
-    def row_accounting(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            rows = con.execute(
-                ROW_ACCOUNTING_SQL.format(raw_table=contract.raw_table), {"registry": contract.registry}
-            ).fetchall()
-        broken = [r for r in rows if r[1] != r[2] + r[3]]
-        return dg.AssetCheckResult(
-            passed=not broken,
-            metadata={
-                "files_checked": len(rows),
-                "rows_in": sum(r[1] for r in rows),
-                "rows_clean": sum(r[2] for r in rows),
-                "rows_quarantined": sum(r[3] for r in rows),
-                "files_not_adding_up": dg.MetadataValue.md(
-                    "\n".join(f"- {r[0]}: in {r[1]} ≠ clean {r[2]} + quarantined {r[3]}" for r in broken)
-                    or "none"
-                ),
-            },
-        )
-
-    return row_accounting
-
-
-def build_rejected_files_check(contract: Contract) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["raw", contract.registry]),
-        name="no_rejected_files",
-        description="Whole files that could not be ingested (wrong format, empty, wrong registry, undecodable).",
-    )
-    def rejected_files(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            rows = con.execute(
-                "select source_file, error from audit.ingested_files where registry = ? and status = 'rejected'",
-                [contract.registry],
-            ).fetchall()
-        return dg.AssetCheckResult(
-            passed=not rows,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "rejected_files": len(rows),
-                "reasons": dg.MetadataValue.md("\n".join(f"- {error}" for _, error in rows) or "none"),
-            },
-        )
-
-    return rejected_files
-
-
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -174,41 +117,119 @@ registry_contracts = list(contracts().values())
 registry_assets = [build_registry_asset(c) for c in registry_contracts]
 
 
-def build_freshness_check(contract: Contract) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["raw", contract.registry]),
-        name=f"arrived_within_{contract.freshness_days}_days",
-        description=(
-            f"The newest reporting month received ends no more than {contract.freshness_days} days ago "
-            "(the registry's declared arrival rhythm, sources/contracts)."
+ROW_ACCOUNTING = "rows_in_equal_clean_plus_quarantined"
+REJECTED_FILES = "no_rejected_files"
+
+
+def freshness_check_name(contract: Contract) -> str:
+    return f"arrived_within_{contract.freshness_days}_days"
+
+
+def registry_check_specs(contract: Contract) -> list[dg.AssetCheckSpec]:
+    asset = dg.AssetKey(["raw", contract.registry])
+    return [
+        dg.AssetCheckSpec(
+            ROW_ACCOUNTING,
+            asset=asset,
+            blocking=True,
+            description="For every current file: rows read = rows in the raw table + rows in audit.quarantined_rows.",
         ),
+        dg.AssetCheckSpec(
+            REJECTED_FILES,
+            asset=asset,
+            description="Whole files that could not be ingested (wrong format, empty, wrong registry, undecodable).",
+        ),
+        dg.AssetCheckSpec(
+            freshness_check_name(contract),
+            asset=asset,
+            description=(
+                f"The newest reporting month received ends no more than {contract.freshness_days} days ago "
+                "(the registry's declared arrival rhythm, sources/contracts)."
+            ),
+        ),
+    ]
+
+
+def row_accounting(con: duckdb.DuckDBPyConnection, contract: Contract) -> dg.AssetCheckResult:
+    rows = con.execute(
+        ROW_ACCOUNTING_SQL.format(raw_table=contract.raw_table), {"registry": contract.registry}
+    ).fetchall()
+    broken = [r for r in rows if r[1] != r[2] + r[3]]
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["raw", contract.registry]),
+        check_name=ROW_ACCOUNTING,
+        passed=not broken,
+        metadata={
+            "files_checked": len(rows),
+            "rows_in": sum(r[1] for r in rows),
+            "rows_clean": sum(r[2] for r in rows),
+            "rows_quarantined": sum(r[3] for r in rows),
+            "files_not_adding_up": dg.MetadataValue.md(
+                "\n".join(f"- {r[0]}: in {r[1]} ≠ clean {r[2]} + quarantined {r[3]}" for r in broken)
+                or "none"
+            ),
+        },
     )
-    def freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            newest = con.execute(
-                """select max(coalesce(last_day(period_month), cast(ingested_at as date)))
-                   from audit.ingested_files where registry = ? and status = 'current'""",
-                [contract.registry],
-            ).fetchall()[0][0]
-        age = (dt.date.today() - newest).days if newest else None
-        return dg.AssetCheckResult(
-            passed=age is not None and age <= contract.freshness_days,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "newest_period_end": str(newest) if newest else "nothing received",
-                "age_days": age if age is not None else -1,
-                "allowed_days": contract.freshness_days,
-            },
-        )
-
-    return freshness
 
 
-registry_checks = [
-    check
-    for c in registry_contracts
-    for check in (build_row_accounting_check(c), build_rejected_files_check(c), build_freshness_check(c))
-]
+def rejected_files(con: duckdb.DuckDBPyConnection, contract: Contract) -> dg.AssetCheckResult:
+    rows = con.execute(
+        "select source_file, error from audit.ingested_files where registry = ? and status = 'rejected'",
+        [contract.registry],
+    ).fetchall()
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["raw", contract.registry]),
+        check_name=REJECTED_FILES,
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejected_files": len(rows),
+            "reasons": dg.MetadataValue.md("\n".join(f"- {error}" for _, error in rows) or "none"),
+        },
+    )
+
+
+def freshness(con: duckdb.DuckDBPyConnection, contract: Contract) -> dg.AssetCheckResult:
+    newest = con.execute(
+        """select max(coalesce(last_day(period_month), cast(ingested_at as date)))
+           from audit.ingested_files where registry = ? and status = 'current'""",
+        [contract.registry],
+    ).fetchall()[0][0]
+    age = (dt.date.today() - newest).days if newest else None
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["raw", contract.registry]),
+        check_name=freshness_check_name(contract),
+        passed=age is not None and age <= contract.freshness_days,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "newest_period_end": str(newest) if newest else "nothing received",
+            "age_days": age if age is not None else -1,
+            "allowed_days": contract.freshness_days,
+        },
+    )
+
+
+REGISTRY_CHECKS = (row_accounting, rejected_files, freshness)
+
+
+@dg.multi_asset_check(
+    name="registry_checks",
+    specs=[spec for c in registry_contracts for spec in registry_check_specs(c)],
+    can_subset=True,
+)
+def registry_checks_step(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    """Row accounting (blocking), rejected files and freshness of every registry the run ingested, in one step
+    over one connection: as 21 steps, Dagster's per-step cost (~0.2 s each) outweighed the queries."""
+    selected = context.selected_asset_check_keys
+    with warehouse.connect() as con:
+        for contract in registry_contracts:
+            specs = registry_check_specs(contract)
+            for spec, evaluate in zip(specs, REGISTRY_CHECKS, strict=True):
+                if spec.key in selected:
+                    yield evaluate(con, contract)
+
+
+registry_checks = [registry_checks_step]
 
 
 @dg.definitions

@@ -111,8 +111,8 @@ class SparkPublication:
     def swap(self) -> None:
         """Point every published view at the snapshot, drop views of marts that are gone, record the run, then
         drop every snapshot but this one and the one the views read until now."""
-        previous = self.current_snapshot()
-        (existing,) = self._run([f"show tables in {self.published}"], f"listing {self.published}")
+        existing = self._published_tables()
+        previous = self._current_snapshot(existing)
         gone = {row[1] for row in existing if not row[2]} - set(self.validated_rows) - {PUBLICATION_VIEW}
         published_at = self.now.isoformat(sep=" ", timespec="seconds")
         statements = [
@@ -128,12 +128,16 @@ class SparkPublication:
         self._run(statements, f"pointing {self.published} at {self.snapshot}")
         self._drop_snapshots(keep={self.snapshot, previous})
 
-    def current_snapshot(self) -> str | None:
-        """The snapshot the published views read now (None before the first Spark publication)."""
+    def _published_tables(self) -> list[tuple]:
+        """`show tables` of the published database (created empty before the first Spark publication)."""
         (_, tables) = self._run(
             [f"create database if not exists {self.published}", f"show tables in {self.published}"],
             f"listing {self.published}",
         )
+        return tables
+
+    def _current_snapshot(self, tables: list[tuple]) -> str | None:
+        """The snapshot the published views read now (None before the first Spark publication)."""
         if PUBLICATION_VIEW not in {row[1] for row in tables}:
             return None
         (rows,) = self._run(

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -71,7 +71,7 @@ def month_of(path: Path) -> dt.date | None:
 
 def files_for_months(
     files: Iterable[Path],
-    months: set[dt.date] | None,
+    months: Set[dt.date] | None,
     partition_months: tuple[dt.date, dt.date] | None = None,
 ) -> list[Path]:
     """The files of the given months (all when None). Files whose name gives no month, or a month outside the

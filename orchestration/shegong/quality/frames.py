@@ -110,7 +110,8 @@ def chunk_frame(
     values: list | None,
     columns: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    """The frame of `sql` (only `columns`, when given): whole, or the rows of one chunk of partition values."""
+    """The frame of `sql` (only `columns`, when given): whole, or the rows of one chunk of partition values (an
+    empty chunk: no rows)."""
     select = "*" if columns is None else ", ".join(map(_quote, columns))
     if values is None:
         return pull(con, f"select {select} from ({sql})" if columns is not None else sql)
@@ -120,5 +121,5 @@ def chunk_frame(
         conditions.append(f"{_quote(partition_column)} in (select unnest(?))")
     if len(present) < len(values):
         conditions.append(f"{_quote(partition_column)} is null")
-    where = " or ".join(conditions)
+    where = " or ".join(conditions) or "false"  # no values: none of the rows (a run's months with none)
     return pull(con, f"select {select} from ({sql}) where {where}", [present] if present else [])

@@ -2,7 +2,7 @@
 documented columns are there, code formats — plus the derived distribution suite of datasets.yml.
 
 dbt owns the invariants its tests state (keys, not-null, accepted values, relationships, value ranges, non-empty
-marts, row counts reconciled across layers, station coverage current): they run in `dbt build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in clear is one SQL
+marts, row counts reconciled across layers, station coverage and the monthly marts current): they run in `dbt build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in clear is one SQL
 scan of every text column (`shegong.quality.personal_data`), not an expectation per column.
 
 Read at authoring time only (`python -m shegong.quality.authoring`); Dagster never parses dbt.

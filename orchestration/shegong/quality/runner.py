@@ -17,7 +17,7 @@ import json
 import queue
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +117,7 @@ class SuiteOutcome:
     chunks: int
     seconds: float
     validated_at: dt.datetime = field(default_factory=dt.datetime.now)
+    scope: frozenset[dt.date] | None = None  # the partitions validated; None: the whole dataset
 
     @property
     def success(self) -> bool:
@@ -497,8 +498,11 @@ def run_suite(
     run_id: str = "adhoc",
     today: dt.date | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    months: Collection[dt.date] | None = None,
 ) -> SuiteOutcome:
-    """Validate one suite against the build warehouse, opened read-only (or on the connection given)."""
+    """Validate one suite against the build warehouse, opened read-only (or on the connection given). With
+    `months`, a suite whose dataset has a partition column validates only the rows of those partitions (a
+    run's months); every other suite, or no `months`, validates its whole dataset."""
     started = time.perf_counter()
     suite = load_suites()[suite_name]
     spec = dataset(suite_name)
@@ -513,8 +517,13 @@ def run_suite(
         counts = None
         if spec.partition_column or not spec.derived:
             counts = count_rows(connection, spec.sql, spec.partition_column)
+        scope = frozenset(months) if months is not None and spec.partition_column else None
+        if scope is not None:
+            counts = [(value, n) for value, n in counts if value in scope]
         rows = sum(n for _, n in counts) if counts is not None else None
         chunks = plan_chunks(counts, spec.partition_column, spec.chunk_rows) if counts else None
+        if scope is not None and chunks is None:
+            chunks = [[value for value, _ in counts]]  # one chunk of the run's partitions (maybe none)
         per_expectation, rows = _validate_batches(connection, spec, suite, parameters, schema, chunks, rows)
     finally:
         if own:
@@ -536,6 +545,7 @@ def run_suite(
             "data_asset_name": spec.data_asset,
             "sql": spec.sql,
             "partition_column": spec.partition_column,
+            "partitions": "all" if scope is None else sorted(str(value) for value in scope),
             "chunks": count,
         },
         "batch_markers": {"rows": rows},
@@ -549,6 +559,7 @@ def run_suite(
         result=result,
         rows=rows,
         chunks=count,
+        scope=scope,
         seconds=time.perf_counter() - started,
         validated_at=validated_at,
     )

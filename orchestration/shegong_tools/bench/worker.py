@@ -1,4 +1,4 @@
-"""One measured build in its own process: `python -m shegong.bench.worker --mode full|noop|incremental|baseline`
+"""One measured build in its own process: `python -m shegong_tools.bench.worker --mode full|noop|incremental|baseline`
 (noop: the pipeline run again, as `shegong run` would, with nothing new landed).
 
 The parent (`shegong bench`) sets SHEGONG_LANDING / SHEGONG_WAREHOUSE_DIR / SHEGONG_DUCKDB / DAGSTER_HOME before
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shegong.bench.sampler import MemorySampler
-from shegong.bench.stages import (
+from shegong_tools.bench.sampler import MemorySampler
+from shegong_tools.bench.stages import (
     DBT,
     EXTRACT,
     INGEST,
@@ -72,12 +72,13 @@ def op_stages() -> dict[str, str]:
     return kinds
 
 
-def _dbt_spans(run_ids: list[str], project_dir: Path) -> list[tuple[float, float]]:
-    """Test-only spans of every dbt invocation of the runs (dagster-dbt's per-invocation target folders)."""
+def _dbt_spans(run_ids: list[str], warehouse_dir: Path) -> list[tuple[float, float]]:
+    """Test-only spans of every dbt invocation of the runs (each invocation's own target folder)."""
+    from shegong.defs.dbt import dbt_invocation_folders
+
     spans: list[tuple[float, float]] = []
-    target = project_dir / "target"
     for run_id in run_ids:
-        for folder in target.glob(f"dbt_*-{run_id[:7]}-*"):
+        for folder in dbt_invocation_folders(warehouse_dir, run_id):
             results = folder / "run_results.json"
             if results.exists():
                 spans.extend(dbt_test_spans(json.loads(results.read_text(encoding="utf-8"))))
@@ -152,11 +153,12 @@ def run_build(
     stage_now: list[str | None] = [STARTUP]
     sampler = MemorySampler(current=lambda: stage_now[0]).start()
     try:
-        from shegong.config import DBT_PROJECT_DIR, settings
-        from shegong.definitions import defs  # noqa: F401  (the import is part of what a run costs)
+        from shegong.config import settings
         from shegong.pipeline import run_pipeline
 
-        kinds = op_stages()
+        # Loading the definitions is part of what a build costs (start-up); a run with nothing new answers
+        # before it loads them (and Dagster), so the no-op run is timed without them, as `shegong run` does it.
+        kinds = op_stages() if mode != "noop" else {}
         imported = time.time()
         events: list[tuple[float, str, str]] = []
 
@@ -175,7 +177,7 @@ def run_build(
 
     current = settings()
     steps = step_intervals(events, kinds, end=finished)
-    steps = split_intervals(steps, _dbt_spans(summary.run_ids, DBT_PROJECT_DIR), VALIDATE)
+    steps = split_intervals(steps, _dbt_spans(summary.run_ids, current.warehouse_dir), VALIDATE)
     timeline = [Interval(started, imported, STARTUP), *with_gaps(steps, imported, finished)]
     seconds = stage_seconds(timeline)
     peaks = stage_peaks(timeline, sampler.samples)
@@ -209,8 +211,8 @@ def run_build(
 
 
 def run_baseline(landing: Path, scratch: Path, build_db: Path | None, report: Reporter) -> dict:
-    from shegong.bench.baseline import READ, compile_models, models_on_build_raw
-    from shegong.bench.baseline import run_baseline as baseline
+    from shegong_tools.bench.baseline import READ, compile_models, models_on_build_raw
+    from shegong_tools.bench.baseline import run_baseline as baseline
 
     scratch.mkdir(parents=True, exist_ok=True)
     report(event="STAGE", step="compile the dbt models (not timed)", stage="compile", t=0.0)
@@ -267,12 +269,14 @@ def run_baseline(landing: Path, scratch: Path, build_db: Path | None, report: Re
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shegong.bench.worker")
+    parser = argparse.ArgumentParser(prog="python -m shegong_tools.bench.worker")
     parser.add_argument("--mode", choices=("full", "noop", "incremental", "baseline"), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--log", type=Path, required=True)
-    parser.add_argument("--month", action="append", help="YYYY-MM (incremental): the months to build")
-    parser.add_argument("--document", action="append", help="report file name (incremental)")
+    parser.add_argument(
+        "--month", action="append", help="YYYY-MM: build exactly these months (default: what changed)"
+    )
+    parser.add_argument("--document", action="append", help="report file name: extract exactly these reports")
     parser.add_argument("--landing", type=Path, help="landing root (baseline)")
     parser.add_argument("--scratch", type=Path, help="scratch folder (baseline)")
     parser.add_argument(
@@ -283,10 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "baseline":
         result = run_baseline(args.landing, args.scratch, args.build_db, report)
     else:
-        documents = args.document if args.mode == "incremental" else None
-        if args.mode == "incremental" and documents is None:
-            documents = []
-        result = run_build(args.mode, args.month, documents, args.log, report)
+        # noop and incremental: whatever changed since the last publication, as `shegong run` finds it; --month
+        # and --document name exactly what to build (every model), as a backfill does.
+        result = run_build(args.mode, args.month, args.document, args.log, report)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     report(event="DONE", step="", stage="", t=result["wall"])
     return 0

@@ -1,7 +1,7 @@
 """Deterministic sample landing data: registry files as departments export them, regional reports whose
 figures come from those registries, and a manifest of every planted defect and discrepancy.
 
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
     summary = generate(Path("sources/landing"), scale="small", seed=20241)
 """
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from shegong.bench.stages import STAGE_LABELS, STAGES
+from shegong_tools.bench.stages import STAGE_LABELS, STAGES
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

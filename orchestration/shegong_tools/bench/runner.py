@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shegong.bench.stages import EXTRACT, INGEST
+from shegong_tools.bench.stages import EXTRACT, INGEST
 
 SEED = 20241
 START_MONTH = "2024-01"
@@ -84,7 +84,7 @@ def ensure_generated(target: Path, scale: str, months: int, progress: Progress, 
     if (target / COMPLETE).exists():
         progress(phase, "reuse", str(target))
         return 0.0
-    from shegong.generate import generate
+    from shegong_tools.generate import generate
 
     if target.exists():
         shutil.rmtree(target)
@@ -137,9 +137,18 @@ def _environment(run: Path, landing: Path) -> dict[str, str]:
 
 
 def run_worker(args: list[str], env: dict[str, str], run: Path, name: str, progress: Progress) -> dict:
-    """Start `python -m shegong.bench.worker`, relay its progress lines, return its figures."""
+    """Start `python -m shegong_tools.bench.worker`, relay its progress lines, return its figures."""
     out, log = run / f"{name}.json", run / f"{name}.log"
-    command = [sys.executable, "-m", "shegong.bench.worker", *args, "--out", str(out), "--log", str(log)]
+    command = [
+        sys.executable,
+        "-m",
+        "shegong_tools.bench.worker",
+        *args,
+        "--out",
+        str(out),
+        "--log",
+        str(log),
+    ]
     with (run / f"{name}.stderr.log").open("w", encoding="utf-8") as errors:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=errors, env=env, cwd=run, text=True, encoding="utf-8"
@@ -268,9 +277,9 @@ def run_bench(scale: str, bench_root: Path, progress: Progress, incremental: boo
     increment = None
     if incremental:
         new_files, new_report = add_new_month(landing, paths.side, new_month)
-        args = ["--mode", "incremental", "--month", new_month]
-        if new_report:
-            args += ["--document", new_report]
+        # What `shegong run` does once they landed: it finds them (change detection) and builds what depends on
+        # them; naming the month and report instead would build every model, as a backfill does.
+        args = ["--mode", "incremental"]
         increment = _with_totals(run_worker(args, env, paths.run, "incremental", progress))
 
     progress("extraction", "STEP_START", "extraction throughput")

@@ -10,6 +10,13 @@ A publication is
 
 Everything is written under temporary names beside its final place and renamed into place only when complete,
 so a reader sees the previous complete publication or the new one, never a half-written file or a lock.
+
+A publication rewrites only what changed since the previous one. Each table's fingerprint (its columns and types,
+its row count and an order-independent sum of its row hashes) is recorded in the published file
+(`audit.published_tables`) and in the exports manifest; the next publication starts from a byte copy of the
+previous file and replaces the tables whose fingerprint differs from the build's, and hard-links the Parquet
+files of unchanged tables from the previous version folder. A file in another storage version, or one without
+fingerprints, is rewritten whole.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Protocol
 
 import duckdb
 
-from shegong.config import DEFAULT_STORAGE_VERSION
+from shegong.config import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_STORAGE_VERSION
 
 LABELLED_SCHEMA = "marts_zh"
 # What auditors read beside the marts; exported to Parquet with them.
@@ -39,6 +46,13 @@ AUDIT_TABLES = {
     "observed value, unexpected rows and what a failure means.",
     "audit.publications": "Every publication of this warehouse: run, time, rows per mart, checks.",
 }
+# Only in the published file: what each table held when published, and by which run it was last written.
+PUBLISHED_TABLES = "audit.published_tables"
+PUBLISHED_TABLES_DESCRIPTION = (
+    "Every table of this file as published: rows, a content fingerprint (columns, types, rows and an "
+    "order-independent sum of row hashes) and the run that last rewrote it (a publication copies only the tables "
+    "whose fingerprint changed)."
+)
 KEPT_EXPORT_VERSIONS = 3  # a reader that resolved `current` a moment ago still finds its folder
 
 
@@ -212,6 +226,14 @@ def _catalog(con: duckdb.DuckDBPyConnection, database: str) -> set[tuple[str, st
     return {tuple(r) for r in rows}
 
 
+def _instance(memory_limit: str, spill_beside: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB instance of the publication's own, within the pipeline's memory cap: copying a large
+    build otherwise buffers gigabytes; beyond the cap DuckDB spills to a folder beside what it writes."""
+    return duckdb.connect(
+        config={"memory_limit": memory_limit, "temp_directory": str(spill_beside / ".publish-spill")}
+    )
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -228,31 +250,117 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def write_published_copy(
-    build_db: Path, target: Path, storage_version: str, relations: list[Relation]
-) -> None:
-    """The build file copied table by table into `target` in `storage_version`, documented and labelled."""
-    con = duckdb.connect()  # an in-memory instance of its own: the build file is attached read-only
+@dataclass(frozen=True)
+class TableState:
+    """A table as published: its rows, its content fingerprint and the run that last wrote it."""
+
+    rows: int
+    fingerprint: str
+    written_by_run: str
+
+
+def table_fingerprints(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, tuple[int, str]]:
+    """`schema.table` → (rows, fingerprint) of every table of an attached database. The fingerprint covers the
+    column names and types, the row count and the sum of the rows' hashes (order-independent; a duplicated row
+    counts twice), so any change of content or shape changes it."""
+    columns: dict[str, list[str]] = {}
+    for schema, table, column, data_type in con.execute(
+        """select schema_name, table_name, column_name, data_type from duckdb_columns()
+           where database_name = ? order by schema_name, table_name, column_index""",
+        [database],
+    ).fetchall():
+        columns.setdefault(f"{schema}.{table}", []).append(f"{column} {data_type}")
+    fingerprints = {}
+    for name in sorted(columns):
+        schema, table = name.split(".", 1)
+        rows, hash_sum = con.execute(
+            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
+            f"from {_identifier(database)}.{_identifier(schema)}.{_identifier(table)} t"
+        ).fetchall()[0]
+        digest = hashlib.sha256(f"{', '.join(columns[name])}|{rows}|{hash_sum}".encode()).hexdigest()[:32]
+        fingerprints[name] = (rows, digest)
+    return fingerprints
+
+
+def published_table_states(
+    con: duckdb.DuckDBPyConnection, path: Path, storage_version: str
+) -> dict[str, TableState]:
+    """The tables of a previous publication at `path` as it recorded them, when a new publication can start from
+    a copy of it: same storage version, fingerprints recorded. Empty otherwise (a missing, unreadable or older
+    file is rewritten whole)."""
+    if not path.is_file():
+        return {}
     try:
+        con.execute(f"attach {_sql_string(str(path))} as previous (read_only)")
+    except duckdb.Error:
+        return {}
+    try:
+        (version,) = con.execute(
+            "select tags['storage_version'] from duckdb_databases() where database_name = 'previous'"
+        ).fetchall()[0]
+        schema, name = PUBLISHED_TABLES.split(".")
+        recorded = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'previous' and schema_name = ? "
+            "and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+        # The tag names the oldest release line that reads the file: 'v1.0.0+' for a file written as v1.0.0.
+        if (version or "").rstrip("+") != storage_version or not recorded:
+            return {}
+        return {
+            table: TableState(rows, fingerprint, run)
+            for table, rows, fingerprint, run in con.execute(
+                f"select table_name, rows, fingerprint, written_by_run from previous.{PUBLISHED_TABLES}"
+            ).fetchall()
+        }
+    except duckdb.Error:
+        return {}
+    finally:
+        con.execute("detach previous")
+
+
+def write_published_copy(
+    build_db: Path,
+    target: Path,
+    storage_version: str,
+    relations: list[Relation],
+    run_id: str,
+    previous: Path | None = None,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+) -> dict[str, TableState]:
+    """The build file copied into `target` in `storage_version`, documented and labelled; the state of every
+    table it holds. Starts from a byte copy of the `previous` publication when it recorded its tables in the
+    same storage version, and rewrites only the tables whose fingerprint changed (and drops the ones the build
+    no longer has); otherwise copies every table."""
+    con = _instance(memory_limit, target.parent)  # the build file is attached read-only
+    try:
+        base = published_table_states(con, previous, storage_version) if previous is not None else {}
         con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
-        try:
-            con.execute(
-                f"attach {_sql_string(str(target))} as published (storage_version {_sql_string(storage_version)})"
-            )
-        except duckdb.Error as exc:
-            raise PublishError(
-                f"SHEGONG_PUBLISH_STORAGE_VERSION={storage_version!r} is not a storage version this DuckDB "
-                f"writes ({str(exc).splitlines()[0]}): use e.g. v1.0.0"
-            ) from None
-        con.execute("copy from database build to published")
+        if base:
+            shutil.copyfile(previous, target)
+            con.execute(f"attach {_sql_string(str(target))} as published")
+        else:
+            try:
+                con.execute(
+                    f"attach {_sql_string(str(target))} as published "
+                    f"(storage_version {_sql_string(storage_version)})"
+                )
+            except duckdb.Error as exc:
+                raise PublishError(
+                    f"SHEGONG_PUBLISH_STORAGE_VERSION={storage_version!r} is not a storage version this DuckDB "
+                    f"writes ({str(exc).splitlines()[0]}): use e.g. v1.0.0"
+                ) from None
+        current = table_fingerprints(con, "build")
+        states = _copy_changed_tables(con, base, current, run_id)
         con.execute("detach build")
         con.execute("use published")
+        _record_table_states(con, states)
         present = _catalog(con, "published")
         for statement in comment_statements(relations, present) + labelled_view_statements(
             relations, present
         ):
             con.execute(statement)
-        for table, description in AUDIT_TABLES.items():
+        for table, description in {**AUDIT_TABLES, PUBLISHED_TABLES: PUBLISHED_TABLES_DESCRIPTION}.items():
             schema, name = table.split(".")
             if (schema, name, "") in present:
                 con.execute(f"comment on table {table} is {_sql_string(description)}")
@@ -260,13 +368,75 @@ def write_published_copy(
     finally:
         con.close()
     _fsync(target)
+    return states
+
+
+def _copy_changed_tables(
+    con: duckdb.DuckDBPyConnection,
+    base: dict[str, TableState],
+    current: dict[str, tuple[int, str]],
+    run_id: str,
+) -> dict[str, TableState]:
+    """Bring `published` to the build's tables: every table when there is no base, else the changed ones."""
+    if not base:
+        con.execute("copy from database build to published")
+        return {table: TableState(rows, fp, run_id) for table, (rows, fp) in current.items()}
+    # The labelled views are made again from the dbt docs below; dropped first so no view outlives its table.
+    con.execute(f"drop schema if exists published.{LABELLED_SCHEMA} cascade")
+    for table in sorted(set(base) - set(current)):
+        schema, name = table.split(".", 1)
+        con.execute(f"drop table if exists published.{_identifier(schema)}.{_identifier(name)}")
+    ddl = dict(
+        con.execute(
+            "select schema_name || '.' || table_name, sql from duckdb_tables() where database_name = 'build'"
+        ).fetchall()
+    )
+    con.execute("use published")  # the build's DDL names schema.table: created in the published file
+    states = {}
+    for table, (rows, fingerprint) in current.items():
+        kept = base.get(table)
+        if kept is not None and kept.fingerprint == fingerprint:
+            states[table] = kept
+            continue
+        schema, name = table.split(".", 1)
+        con.execute(f"create schema if not exists published.{_identifier(schema)}")
+        con.execute(f"drop table if exists published.{_identifier(schema)}.{_identifier(name)}")
+        con.execute(ddl[table])
+        con.execute(
+            f"insert into published.{_identifier(schema)}.{_identifier(name)} "
+            f"select * from build.{_identifier(schema)}.{_identifier(name)}"
+        )
+        states[table] = TableState(rows, fingerprint, run_id)
+    return states
+
+
+def _record_table_states(con: duckdb.DuckDBPyConnection, states: dict[str, TableState]) -> None:
+    con.execute(
+        f"""create or replace table {PUBLISHED_TABLES} (
+                table_name varchar primary key, rows bigint not null, fingerprint varchar not null,
+                written_by_run varchar not null)"""
+    )
+    con.executemany(
+        f"insert into {PUBLISHED_TABLES} values (?, ?, ?, ?)",
+        [[table, s.rows, s.fingerprint, s.written_by_run] for table, s in sorted(states.items())],
+    )
 
 
 def write_exports(
-    published_copy: Path, folder: Path, run_id: str, published_at: dt.datetime, storage_version: str
+    published_copy: Path,
+    folder: Path,
+    run_id: str,
+    published_at: dt.datetime,
+    storage_version: str,
+    states: dict[str, TableState],
+    previous: Path | None = None,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> dict:
-    """Parquet files of every mart and audit table of the published copy, and their manifest."""
-    con = duckdb.connect()
+    """Parquet files of every mart and audit table of the published copy, and their manifest. A table whose
+    fingerprint (`states`) is the one the `previous` version folder's manifest records is hard-linked from
+    there, not written again."""
+    reusable = _previous_exports(previous)
+    con = _instance(memory_limit, folder.parent)
     try:
         con.execute(f"attach {_sql_string(str(published_copy))} as published (read_only)")
         tables = con.execute(
@@ -278,13 +448,25 @@ def write_exports(
         ).fetchall()
         entries = []
         for schema, name, comment in tables:
+            table = f"{schema}.{name}"
             relative = Path(schema) / f"{name}.parquet"
             (folder / schema).mkdir(parents=True, exist_ok=True)
-            source = f"published.{_identifier(schema)}.{_identifier(name)}"
-            con.execute(
-                f"copy (select * from {source}) to {_sql_string(str(folder / relative))} "
-                "(format parquet, compression zstd)"
-            )
+            state = states[table]
+            kept = reusable.get(table)
+            if kept is not None and kept["fingerprint"] == state.fingerprint:
+                os.link(previous / kept["file"], folder / relative)
+                written = {k: kept[k] for k in ("rows", "bytes", "sha256")}
+            else:
+                source = f"published.{_identifier(schema)}.{_identifier(name)}"
+                con.execute(
+                    f"copy (select * from {source}) to {_sql_string(str(folder / relative))} "
+                    "(format parquet, compression zstd)"
+                )
+                written = {
+                    "rows": state.rows,
+                    "bytes": (folder / relative).stat().st_size,
+                    "sha256": _sha256(folder / relative),
+                }
             columns = con.execute(
                 """select column_name, data_type, comment from duckdb_columns()
                    where database_name = 'published' and schema_name = ? and table_name = ?
@@ -293,11 +475,10 @@ def write_exports(
             ).fetchall()
             entries.append(
                 {
-                    "table": f"{schema}.{name}",
+                    "table": table,
                     "file": relative.as_posix(),
-                    "rows": con.execute(f"select count(*) from {source}").fetchall()[0][0],
-                    "bytes": (folder / relative).stat().st_size,
-                    "sha256": _sha256(folder / relative),
+                    **written,
+                    "fingerprint": state.fingerprint,
                     "description": comment or "",
                     "columns": [{"name": c, "type": t, "description": d or ""} for c, t, d in columns],
                 }
@@ -324,6 +505,21 @@ def write_exports(
     return manifest
 
 
+def _previous_exports(folder: Path | None) -> dict[str, dict]:
+    """Table → manifest entry of the previous version folder, for the entries whose file is still there."""
+    if folder is None:
+        return {}
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        entry["table"]: entry
+        for entry in manifest.get("tables", [])
+        if "fingerprint" in entry and (folder / entry["file"]).is_file()
+    }
+
+
 def publish(
     build_db: Path,
     published_db: Path,
@@ -334,12 +530,14 @@ def publish(
     exports_dir: Path | None = None,
     engine_publication: Callable[[dict[str, int], dt.datetime], EnginePublication] | None = None,
     engine: str = "duckdb",
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> Publication:
     """Record the publication in the build file, write the published copy (and Parquet exports) beside their
     final places, then rename them into place. `engine_publication`, given the validated rows of every mart
     (table name → rows) and the publication time, is the engine's side of the same publication: prepared first,
     swapped last, discarded if anything before the swap fails. `engine` (duckdb | spark) is recorded with the
-    publication: a run on another engine rebuilds everything (shegong.changes).
+    publication: a run on another engine rebuilds everything (shegong.changes). `memory_limit` caps the DuckDB
+    instances that write the copy and the exports (SHEGONG_DUCKDB_MEMORY_LIMIT).
 
     Raises PublishBlocked naming the failing blocking expectations of this run, if any; PublishError when the
     copy cannot be written. Either way the published files stay as they were.
@@ -387,10 +585,27 @@ def publish(
         staging.unlink(missing_ok=True)
         if engine_side is not None:
             engine_side.prepare()
-        write_published_copy(build_db, staging, storage_version, relations)
+        states = write_published_copy(
+            build_db,
+            staging,
+            storage_version,
+            relations,
+            run_id,
+            previous=published_db,
+            memory_limit=memory_limit,
+        )
         if staging_exports is not None:
             shutil.rmtree(staging_exports, ignore_errors=True)
-            write_exports(staging, staging_exports, run_id, now, storage_version)
+            write_exports(
+                staging,
+                staging_exports,
+                run_id,
+                now,
+                storage_version,
+                states,
+                _current_exports(exports_dir),
+                memory_limit,
+            )
             os.replace(staging_exports, exports_dir / version)
         if engine_side is not None:
             engine_side.swap()
@@ -411,6 +626,11 @@ def publish(
     return Publication(
         run_id, now, published_db, rows, exports_dir / version if exports_dir else None, storage_version
     )
+
+
+def _current_exports(exports_dir: Path) -> Path | None:
+    link = exports_dir / "current"
+    return link.resolve() if link.is_dir() else None
 
 
 def _point_current(exports_dir: Path, version: str) -> None:

@@ -251,6 +251,35 @@ def test_a_pooled_reader_sees_each_new_publication_with_the_attach_recipe(env, t
     assert len(versions) == 3  # two version folders and `current`
 
 
+def test_the_oldest_release_reads_a_publication_that_rewrote_only_changed_tables(env, tmp_path):
+    """The second publication starts from a copy of the first and rewrites the changed marts in place: the file
+    keeps its storage version, so DuckDB 1.1 still opens it and reads the new figures."""
+    from shegong.config import DBT_PROJECT_DIR
+    from shegong.publish import PUBLISHED_TABLES, publish
+
+    build = tmp_path / "build.duckdb"
+    shutil.copyfile(env["SHEGONG_DUCKDB"], build)
+    published = tmp_path / "warehouse" / "shegong.duckdb"
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    publish(build, published, "run-1", dbt_manifest=manifest)
+    con = duckdb.connect(str(build))
+    con.execute("update marts.fct_funding set amount_yuan = amount_yuan * 2")
+    expected = dict(
+        con.execute("select funding_source, sum(amount_yuan) from marts.fct_funding group by all").fetchall()
+    )
+    con.close()
+    publish(build, published, "run-2", dbt_manifest=manifest)
+
+    con = duckdb.connect(str(published), read_only=True)
+    written = dict(con.execute(f"select table_name, written_by_run from {PUBLISHED_TABLES}").fetchall())
+    con.close()
+    assert written["marts.fct_funding"] == "run-2" and written["marts.dim_region"] == "run-1"
+    bin_dir = python_env(f"duckdb-{OLDEST_DUCKDB}", [f"duckdb=={OLDEST_DUCKDB}"])
+    by_source, by_label = literal_lines(run_python(bin_dir, recipe("python-duckdb"), tmp_path))
+    assert dict(by_source) == expected
+    assert {s for s, _ in by_label} == set(expected)  # the labelled views were made again
+
+
 def test_a_storage_version_this_duckdb_cannot_write_is_refused_and_nothing_changes(env, tmp_path):
     from shegong.publish import PublishError, publish
 

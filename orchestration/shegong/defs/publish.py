@@ -47,6 +47,7 @@ def published_warehouse(
             exports_dir=Path(warehouse.warehouse_dir) / "exports",
             engine_publication=spark_publication(context.run_id) if engine() == "spark" else None,
             engine=engine(),
+            memory_limit=current.duckdb_memory_limit,
         )
     except (PublishBlocked, PublishError) as exc:
         report = build_run_report(

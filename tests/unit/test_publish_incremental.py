@@ -1,0 +1,160 @@
+"""A publication rewrites only the tables that changed since the previous one: real DuckDB files, published
+twice with a change between. The second copy equals the build table by table, records which run wrote each
+table, and hard-links the Parquet exports of the tables that did not change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from shegong.publish import PUBLISHED_TABLES, publish, table_fingerprints
+from shegong.schema import ensure_build_schema
+
+
+def _build(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        ensure_build_schema(con)
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_funding as select i as contract_no, i * 10.5 as amount from range(500) t(i)"
+        )
+        con.execute(
+            "create table marts.dim_region as select i as region_code, 'r' || i as name from range(40) t(i)"
+        )
+        con.execute("create schema intermediate")
+        con.execute("create table intermediate.int_scratch as select 1 as x")
+    finally:
+        con.close()
+
+
+def _sql(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def _written_by(published: Path) -> dict[str, str]:
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        return dict(con.execute(f"select table_name, written_by_run from {PUBLISHED_TABLES}").fetchall())
+    finally:
+        con.close()
+
+
+def _differences(build: Path, published: Path) -> dict[str, int]:
+    """Rows that differ between each build table and its published copy (both directions, with duplicates)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{build}' as b (read_only)")
+        con.execute(f"attach '{published}' as p (read_only)")
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'b'"
+        ).fetchall()
+        return {
+            f"{s}.{t}": con.execute(
+                f"""select count(*) from ((select * from b.{s}.{t} except all select * from p.{s}.{t})
+                    union all (select * from p.{s}.{t} except all select * from b.{s}.{t}))"""
+            ).fetchall()[0][0]
+            for s, t in tables
+        }
+    finally:
+        con.close()
+
+
+def _manifest(exports: Path) -> dict[str, dict]:
+    manifest = json.loads((exports / "current" / "manifest.json").read_text(encoding="utf-8"))
+    return {entry["table"]: entry for entry in manifest["tables"]}
+
+
+def test_the_second_publication_rewrites_only_what_changed(tmp_path):
+    build, published, exports = tmp_path / "build.duckdb", tmp_path / "shegong.duckdb", tmp_path / "exports"
+    _build(build)
+    publish(build, published, "run-1", now=dt.datetime(2026, 1, 1, 8), exports_dir=exports)
+    first = _written_by(published)
+    assert set(first.values()) == {"run-1"} and "marts.fct_funding" in first
+    first_exports = (exports / "current").resolve()
+
+    _sql(
+        build,
+        "update marts.fct_funding set amount = amount + 1 where contract_no = 7",
+        "drop table intermediate.int_scratch",
+        "create table marts.fct_new as select 1 as id",
+    )
+    publish(build, published, "run-2", now=dt.datetime(2026, 1, 1, 9), exports_dir=exports)
+
+    written = _written_by(published)
+    assert written["marts.fct_funding"] == written["marts.fct_new"] == "run-2"
+    assert written["audit.publications"] == "run-2"  # every publication adds its own row
+    assert written["marts.dim_region"] == written["raw.workers"] == "run-1"
+    assert "intermediate.int_scratch" not in written
+    assert set(_differences(build, published).values()) == {0}
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        tables = {
+            r[0]
+            for r in con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        }
+        assert "intermediate.int_scratch" not in tables
+        (version,) = con.execute(
+            "select tags['storage_version'] from duckdb_databases() where database_name = 'shegong'"
+        ).fetchall()[0]
+        assert version == "v1.0.0+"  # still the storage version the first publication chose
+    finally:
+        con.close()
+
+    entries, second_exports = _manifest(exports), (exports / "current").resolve()
+    assert second_exports != first_exports
+    unchanged = "marts.dim_region"
+    assert (second_exports / entries[unchanged]["file"]).stat().st_ino == (
+        first_exports / entries[unchanged]["file"]
+    ).stat().st_ino
+    changed = second_exports / entries["marts.fct_funding"]["file"]
+    assert changed.stat().st_ino != (first_exports / entries["marts.fct_funding"]["file"]).stat().st_ino
+    assert (
+        duckdb.sql(f"select sum(amount) from '{changed}'").fetchall()[0][0]
+        == duckdb.connect(str(build), read_only=True)
+        .execute("select sum(amount) from marts.fct_funding")
+        .fetchall()[0][0]
+    )
+
+
+def test_a_previous_file_in_another_storage_version_is_rewritten_whole(tmp_path):
+    build, published = tmp_path / "build.duckdb", tmp_path / "shegong.duckdb"
+    _build(build)
+    publish(build, published, "run-1", storage_version="v1.2.0")
+    publish(build, published, "run-2", storage_version="v1.0.0")
+    assert set(_written_by(published).values()) == {"run-2"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "update t set v = 'b' where k = 2",  # one value
+        "insert into t values (1, 'a')",  # a duplicated row
+        "alter table t rename column v to w",  # a column's name
+        "alter table t alter column k type integer",  # a column's type
+        "delete from t where k = 3",
+    ],
+)
+def test_any_change_of_content_or_shape_changes_the_fingerprint(change):
+    con = duckdb.connect()
+    con.execute("create table t as select i as k, 'a' as v from range(5) t(i)")
+    before = table_fingerprints(con, "memory")["main.t"]
+    con.execute(change)
+    assert table_fingerprints(con, "memory")["main.t"] != before
+
+
+def test_the_fingerprint_ignores_row_order():
+    con = duckdb.connect()
+    con.execute("create table a as select i as k from range(1000) t(i)")
+    con.execute("create table b as select * from a order by k desc")
+    fingerprints = table_fingerprints(con, "memory")
+    assert fingerprints["main.a"] == fingerprints["main.b"]

@@ -34,6 +34,7 @@ from typing import Protocol
 import duckdb
 
 from shegong.config import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_STORAGE_VERSION
+from shegong.fingerprints import table_fingerprints
 
 LABELLED_SCHEMA = "marts_zh"
 # What auditors read beside the marts; exported to Parquet with them.
@@ -257,29 +258,6 @@ class TableState:
     rows: int
     fingerprint: str
     written_by_run: str
-
-
-def table_fingerprints(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, tuple[int, str]]:
-    """`schema.table` → (rows, fingerprint) of every table of an attached database. The fingerprint covers the
-    column names and types, the row count and the sum of the rows' hashes (order-independent; a duplicated row
-    counts twice), so any change of content or shape changes it."""
-    columns: dict[str, list[str]] = {}
-    for schema, table, column, data_type in con.execute(
-        """select schema_name, table_name, column_name, data_type from duckdb_columns()
-           where database_name = ? order by schema_name, table_name, column_index""",
-        [database],
-    ).fetchall():
-        columns.setdefault(f"{schema}.{table}", []).append(f"{column} {data_type}")
-    fingerprints = {}
-    for name in sorted(columns):
-        schema, table = name.split(".", 1)
-        rows, hash_sum = con.execute(
-            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
-            f"from {_identifier(database)}.{_identifier(schema)}.{_identifier(table)} t"
-        ).fetchall()[0]
-        digest = hashlib.sha256(f"{', '.join(columns[name])}|{rows}|{hash_sum}".encode()).hexdigest()[:32]
-        fingerprints[name] = (rows, digest)
-    return fingerprints
 
 
 def published_table_states(

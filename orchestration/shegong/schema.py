@@ -159,6 +159,19 @@ create table if not exists audit.audit_validation_results (
 );
 """
 
+# The personal-data scan's memory (shegong.quality.personal_data): the tables its last scan found clean, as they
+# were then, so the next scan skips a table that has not changed since (same fingerprint, same patterns).
+PERSONAL_DATA_SCANNED_DDL = """
+create schema if not exists audit;
+create table if not exists audit.personal_data_scanned (
+    table_name varchar not null,        -- schema.table
+    fingerprint varchar not null,       -- shegong.fingerprints: the table's content when it was scanned clean
+    rules varchar not null,             -- digest of the patterns and column types it was scanned with
+    run_id varchar not null,
+    scanned_at timestamp not null
+);
+"""
+
 
 def ensure_build_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create what is missing and add columns added since a file was first built; idempotent."""
@@ -172,6 +185,7 @@ def ensure_build_schema(con: duckdb.DuckDBPyConnection) -> None:
         for name, kind in columns:
             con.execute(f"alter table {table} add column if not exists {name} {kind}")
     con.execute(VALIDATION_DDL)
+    con.execute(PERSONAL_DATA_SCANNED_DDL)
     con.execute(PUBLICATIONS_DDL)
 
 

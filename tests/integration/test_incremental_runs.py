@@ -121,6 +121,23 @@ def test_runs_do_only_what_changed_and_equal_a_full_build(tmp_path):
     assert {"stg_report_facts", "fct_reported_indicators", "fct_indicator_reconciliation"} <= set(built)
     assert not {"stg_workers", "int_worker_versions", "fct_workforce_monthly", "dim_worker"} & set(built)
     assert all(r["status"] in ("success", "pass", "warn") for r in built.values())
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        # The personal-data scan of the whole build is part of a run over one report too.
+        scanned = con.execute(
+            """select count(*) from audit.audit_validation_results
+               where run_id = ? and suite = 'personal_data' and success""",
+            [report_run],
+        ).fetchone()[0]
+        # The publication rewrote the tables the report changed and kept the registry marts as published.
+        written = dict(
+            con.execute("select table_name, written_by_run from audit.published_tables").fetchall()
+        )
+    finally:
+        con.close()
+    assert scanned == 1
+    assert written["marts.fct_reported_indicators"] == written["raw.report_facts"] == report_run
+    assert written["marts.fct_workforce_monthly"] == written["raw.workers"] == first_run
     # dbt started from the table step's parse state of the first run instead of parsing the project again.
     (tables_log,) = [
         f / "dbt.log"

@@ -398,7 +398,7 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
     """One SQL check over every text column of the build: a clear mobile number planted in a mart-like table
     fails it (naming table, column and count, never the value), the publish step downstream is skipped, and
     the publish itself refuses the run from the audit trail; once removed, the check passes and publishes."""
-    from shegong.defs.quality import PERSONAL_DATA_ASSET, build_personal_data_check
+    from shegong.defs.quality import build_personal_data_scan
     from shegong.publish import PublishBlocked, publish
 
     planted = "13912345678"
@@ -413,18 +413,13 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
     resource = _resource(warehouse, tmp_path)
     published_db = tmp_path / "warehouse" / "shegong.duckdb"
 
-    @dg.asset(key=list(PERSONAL_DATA_ASSET))
-    def checked_mart() -> None:
-        return None
+    scan = build_personal_data_scan(upstream=[])
 
-    @dg.asset(key=["warehouse", "published"], deps=[checked_mart])
+    @dg.asset(key=["warehouse", "published"], deps=[scan])
     def published(context) -> None:  # unannotated: annotations are strings in this module
         publish(warehouse, published_db, context.run_id)
 
-    check = build_personal_data_check(PERSONAL_DATA_ASSET, upstream=[])
-    blocked = dg.materialize(
-        [checked_mart, published, check], resources={"warehouse": resource}, raise_on_error=False
-    )
+    blocked = dg.materialize([scan, published], resources={"warehouse": resource}, raise_on_error=False)
     (evaluation,) = blocked.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     findings = evaluation.metadata["findings"].value
@@ -453,5 +448,5 @@ def test_personal_data_in_clear_fails_the_blocking_check_and_blocks_publishing(
         "update marts.contact_notes set employer_name = '阳光社工服务社' where employer_name like '%联系电话%'"
     )
     con.close()
-    clean = dg.materialize([checked_mart, published, check], resources={"warehouse": resource})
+    clean = dg.materialize([scan, published], resources={"warehouse": resource})
     assert clean.get_asset_check_evaluations()[0].passed and published_db.exists()

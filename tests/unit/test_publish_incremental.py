@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from shegong.publish import PUBLISHED_TABLES, publish, table_fingerprints
+from shegong.fingerprints import table_fingerprints
+from shegong.publish import PUBLISHED_TABLES, publish
 from shegong.schema import ensure_build_schema
 
 

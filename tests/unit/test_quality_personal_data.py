@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from shegong.publish import blocking_failures
-from shegong.quality.personal_data import Finding, record_scan, scan_personal_data
-from shegong.schema import VALIDATION_DDL
+from shegong.quality.personal_data import SCANNED, Finding, record_scan, scan_personal_data
+from shegong.schema import PERSONAL_DATA_SCANNED_DDL, VALIDATION_DDL
 
 ID_NUMBER = "110101198001010015"
 MOBILE = "13912345678"
@@ -64,6 +64,7 @@ def test_numbers_in_clear_are_found_by_table_and_column(con) -> None:
 
 def test_the_audit_trail_names_columns_and_counts_never_values(con) -> None:
     con.execute(VALIDATION_DDL)  # the build schema's results table (shegong/schema.py)
+    con.execute(PERSONAL_DATA_SCANNED_DDL)
     con.execute(f"insert into raw.notes values ('电话 {MOBILE}', null)")
     scan = scan_personal_data(con)
     assert record_scan(con, "run-1", "marts/dim_worker", scan) == 2
@@ -81,3 +82,29 @@ def test_the_audit_trail_names_columns_and_counts_never_values(con) -> None:
     assert con.execute(
         "select expectation, success from audit.audit_validation_results where run_id = 'run-1'"
     ).fetchall() == [("no_personal_numbers_in_clear", True)]
+
+
+def test_a_table_found_clean_is_scanned_again_only_once_it_changed(con) -> None:
+    con.execute(VALIDATION_DDL)
+    con.execute(PERSONAL_DATA_SCANNED_DDL)
+    first = scan_personal_data(con)
+    assert first.unchanged == 0 and {"marts.dim_contacts", "raw.notes"} <= set(first.clean_tables)
+    record_scan(con, "run-1", "audit/personal_data_scan", first)
+
+    # Nothing changed but the audit trail the first scan wrote: only the audit tables are scanned again.
+    second = scan_personal_data(con)
+    assert second.clean and second.unchanged == 2 and second.tables == 4
+    record_scan(con, "run-2", "audit/personal_data_scan", second)
+
+    # A number planted in a table known clean changes its fingerprint: found.
+    con.execute(f"insert into raw.notes values ('电话 {MOBILE}', null)")
+    third = scan_personal_data(con)
+    assert [f.where for f in third.findings] == ["raw.notes.note"]
+    assert third.unchanged == 1 and "raw.notes" not in third.clean_tables
+    record_scan(con, "run-3", "audit/personal_data_scan", third)
+    assert "raw.notes" not in dict(con.execute(f"select table_name, rules from {SCANNED}").fetchall())
+
+    # A table scanned clean under other patterns is scanned again.
+    con.execute("delete from raw.notes where note like '电话%'")
+    con.execute(f"update {SCANNED} set rules = 'older-patterns'")
+    assert scan_personal_data(con).unchanged == 0

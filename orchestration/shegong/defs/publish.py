@@ -11,6 +11,7 @@ from shegong.defs.resources import WarehouseResource
 from shegong.engines import engine
 from shegong.publish import EnginePublication, PublishBlocked, PublishError, publish
 from shegong.quality import build_run_report
+from shegong.quality.personal_data import SCAN_ASSET
 
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 
@@ -19,8 +20,12 @@ PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
     key=PUBLISHED_KEY,
     group_name="publish",
     kinds={"duckdb"},
-    # Everything the build job makes: a failed upstream step skips publishing.
-    deps=[key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys],
+    # Everything the build job makes, and the personal-data scan of all of it: a failed upstream step or a
+    # failed blocking check skips publishing.
+    deps=[
+        *(key for assets in (*registry_assets, reference_data, *dbt_asset_defs) for key in assets.keys),
+        dg.AssetKey(list(SCAN_ASSET)),
+    ],
     description=(
         "warehouse/shegong.duckdb, the file BI tools open (DuckDB storage v1.0.0 by default, documented, with "
         "Chinese-labelled views in marts_zh), and Parquet exports under warehouse/exports/current: replaced "

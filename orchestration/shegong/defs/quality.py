@@ -9,12 +9,12 @@ audit.audit_validation_results with the run id, stores the result in the run's r
 severity ERROR when a blocking expectation failed (the check is blocking: downstream assets and publishing
 stop), WARN when only warnings failed.
 
-The personal-data check scans every text column of every table of the build file (all of it is published) for
-resident ID numbers and mobile numbers in clear, once every table of the run is written: it sits on the
-person-level fact marts/fct_certifications, a leaf of the dbt graph (a blocking check holds back everything
-downstream of its asset, so on an inner model such as dim_worker it would wait for models that wait for it), and
-depends on every asset the publish step depends on. A finding names table, column and count, never a value; it
-fails the check with severity ERROR, which stops publishing.
+The personal-data scan is an asset of its own, audit/personal_data_scan, between every asset the publish step
+depends on and the publish step: it scans every text column of every table of the build file (all of it is
+published) for resident ID numbers and mobile numbers in clear once every table of the run is written, and so is
+part of every run that publishes, whatever changed (a run over one new report too). Its blocking check
+no_personal_numbers_in_clear fails with severity ERROR on a finding, which stops publishing; a finding names
+table, column and count, never a value.
 """
 
 import datetime as dt
@@ -26,8 +26,8 @@ from shegong.defs.dbt import dbt_asset_defs
 from shegong.defs.partitions import months_from
 from shegong.defs.publish import published_warehouse
 from shegong.defs.resources import WarehouseResource
-from shegong.quality.checks import CheckSpec, check_specs, manifest_asset_keys
-from shegong.quality.personal_data import CHECK_NAME, record_scan, scan_personal_data
+from shegong.quality.checks import CheckSpec, check_specs
+from shegong.quality.personal_data import CHECK_NAME, SCAN_ASSET, record_scan, scan_personal_data
 from shegong.quality.report import save_suite_result
 from shegong.quality.runner import record_outcome, run_suite
 
@@ -135,63 +135,82 @@ def grouped_quality_checks(specs: list[CheckSpec]) -> list[dg.AssetChecksDefinit
     return [build_quality_checks(name, stage_specs) for name, stage_specs in sorted(stages.items())]
 
 
-# A leaf mart: only the publish step is downstream of it.
-PERSONAL_DATA_ASSET = ("marts", "fct_certifications")
+def build_personal_data_scan(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The scan asset, after `upstream` (what the publish step depends on), with its blocking check."""
+    key = dg.AssetKey(list(SCAN_ASSET))
 
-
-def build_personal_data_check(
-    asset_key: tuple[str, ...], upstream: list[dg.AssetKey]
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(list(asset_key)),
-        name=CHECK_NAME,
+    @dg.asset(
+        key=key,
+        group_name="quality",
+        kinds={"duckdb"},
+        deps=[k for k in upstream if k != key],
         description=(
-            "No resident ID number and no mobile number in clear in any text column of any table of the build "
-            "(every schema is published): one SQL scan per table; a finding names table, column and count."
+            "The personal-data scan of the whole build: every text column of every table (every schema is "
+            "published) scanned in SQL for resident ID numbers and mobile numbers in clear, once every table of "
+            "the run is written (a table found clean before and unchanged since is skipped); recorded in "
+            "audit.audit_validation_results (suite personal_data)."
         ),
-        blocking=True,
-        additional_deps=[key for key in upstream if key != dg.AssetKey(list(asset_key))],
+        check_specs=[
+            dg.AssetCheckSpec(
+                CHECK_NAME,
+                asset=key,
+                blocking=True,
+                description=(
+                    "No resident ID number and no mobile number in clear in any text column of any table of the "
+                    "build (every schema is published): one SQL scan per table; a finding names table, column "
+                    "and count."
+                ),
+            )
+        ],
     )
-    def personal_data(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> dg.AssetCheckResult:
+    def personal_data_scan(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         with warehouse.connect(read_only=True) as con:
             scan = scan_personal_data(con)
         with warehouse.connect() as con:  # a short writing connection, after the read-only one closed
-            record_scan(con, context.run.run_id, "/".join(asset_key), scan)
+            record_scan(con, context.run.run_id, key.to_user_string(), scan)
         for finding in scan.findings:
             context.log.error(f"personal data in clear: {finding.line()}")
-        return dg.AssetCheckResult(
-            passed=scan.clean,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "tables_scanned": scan.tables,
-                "text_columns_scanned": scan.columns,
-                "distinct_values_scanned": scan.values,
-                "columns_with_findings": len(scan.findings),
-                "seconds": round(scan.seconds, 2),
-                "findings": dg.MetadataValue.md("\n".join(f"- {f.line()}" for f in scan.findings) or "none"),
-            },
+        counts = {
+            "tables_scanned": scan.tables,
+            "tables_unchanged_since_clean_scan": scan.unchanged,
+            "text_columns_scanned": scan.columns,
+            "distinct_values_scanned": scan.values,
+            "columns_with_findings": len(scan.findings),
+            "seconds": round(scan.seconds, 2),
+        }
+        return dg.MaterializeResult(
+            metadata=counts,
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=CHECK_NAME,
+                    passed=scan.clean,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        **counts,
+                        "findings": dg.MetadataValue.md(
+                            "\n".join(f"- {f.line()}" for f in scan.findings) or "none"
+                        ),
+                    },
+                )
+            ],
         )
 
-    return personal_data
+    return personal_data_scan
 
 
-def personal_data_checks(dbt_keys: set[tuple[str, ...]]) -> list[dg.AssetChecksDefinition]:
-    """The scan, once its mart is in the dbt manifest (it waits for everything publish waits for)."""
-    if PERSONAL_DATA_ASSET not in dbt_keys:
-        return []
-    upstream = sorted(published_warehouse.dependency_keys, key=lambda key: key.to_user_string())
-    return [build_personal_data_check(PERSONAL_DATA_ASSET, upstream)]
+personal_data_scan = build_personal_data_scan(
+    sorted(published_warehouse.dependency_keys, key=lambda key: key.to_user_string())
+)
 
 
 quality_check_specs: list[CheckSpec] = check_specs()
 quality_checks: list[dg.AssetChecksDefinition] = [
     *grouped_quality_checks(quality_check_specs),
-    *personal_data_checks(manifest_asset_keys()),
 ]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(asset_checks=quality_checks)
+    return dg.Definitions(assets=[personal_data_scan], asset_checks=quality_checks)

@@ -3,18 +3,20 @@ warehouse (every schema of it is published), checked in SQL on DuckDB: one query
 text columns with RE2 in one pass. A finding names the table, the column and how many values hold such a
 number — never a value.
 
-No Dagster here: the blocking asset check in `shegong.defs.quality` calls `scan_personal_data` and
-`record_scan`.
+No Dagster here: the asset audit/personal_data_scan in `shegong.defs.quality` calls `scan_personal_data` and
+`record_scan` and reports the blocking check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, field
 
 import duckdb
 
+from shegong.fingerprints import table_fingerprints
 from shegong.schema import replace_validation_rows
 
 # The numbers themselves (also the redaction of values shown to auditors, shegong.quality.runner.redact).
@@ -32,7 +34,14 @@ ANY_NUMBER = rf"{ALONE_BEFORE}(?:{ID_NUMBER}|{MOBILE}){ALONE_AFTER}"
 # Column types whose values are text (lists, maps and structs of text are scanned as their text form).
 _TEXT_TYPES = ("VARCHAR", "JSON")
 
+# What a clean result depends on besides the table's content: a table found clean is scanned again when these
+# change (audit.personal_data_scanned records the digest).
+RULES = hashlib.sha256("|".join([ANY_NUMBER, *KINDS.values(), *_TEXT_TYPES]).encode()).hexdigest()[:16]
+SCANNED = "audit.personal_data_scanned"
+
 SUITE = "personal_data"
+# The asset whose blocking check the scan is (shegong.defs.quality); the publish step depends on it.
+SCAN_ASSET = ("audit", "personal_data_scan")
 CHECK_NAME = "no_personal_numbers_in_clear"
 MEANING = {
     "id_number": "No text value holds an 18-digit resident ID number: personal data is only ever stored hashed.",
@@ -64,6 +73,10 @@ class PersonalDataScan:
     findings: list[Finding]
     seconds: float
     scanned_at: dt.datetime = field(default_factory=dt.datetime.now)
+    unchanged: int = 0  # tables not scanned again: clean at the last scan and unchanged since
+    clean_tables: dict[str, str] = field(
+        default_factory=dict
+    )  # schema.table → fingerprint, of the clean ones
 
     @property
     def clean(self) -> bool:
@@ -127,17 +140,43 @@ def kinds_sql(schema: str, table: str, columns: list[str]) -> str:
     )
 
 
+def clean_at_last_scan(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """schema.table → fingerprint of the tables the last scan found clean with today's patterns."""
+    schema, name = SCANNED.split(".")
+    (recorded,) = con.execute(
+        """select count(*) from duckdb_tables()
+           where database_name = current_database() and schema_name = ? and table_name = ?""",
+        [schema, name],
+    ).fetchall()[0]
+    if not recorded:
+        return {}
+    return dict(
+        con.execute(f"select table_name, fingerprint from {SCANNED} where rules = ?", [RULES]).fetchall()
+    )
+
+
 def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
-    """Every text column of every table of the connection's database, scanned for numbers in clear."""
+    """Every text column of every table of the connection's database, scanned for numbers in clear; a table the
+    last scan found clean and that has not changed since (its fingerprint) is not scanned again."""
     started = dt.datetime.now()
     tables = text_columns(con)
+    (database,) = con.execute("select current_database()").fetchall()[0]
+    fingerprints = table_fingerprints(con, database, only=[f"{s}.{t}" for s, t in tables])
+    known_clean = clean_at_last_scan(con)
     findings: list[Finding] = []
-    values = 0
+    clean: dict[str, str] = {}
+    values = unchanged = 0
     for (schema, table), columns in tables.items():
+        fingerprint = fingerprints[f"{schema}.{table}"][1]
+        if known_clean.get(f"{schema}.{table}") == fingerprint:
+            unchanged += 1
+            clean[f"{schema}.{table}"] = fingerprint
+            continue
         counts = con.execute(table_scan_sql(schema, table, columns)).fetchall()
         values += sum(n for _, n, _ in counts)
         found = [columns[position] for position, _, hits in counts if hits]
         if not found:
+            clean[f"{schema}.{table}"] = fingerprint
             continue
         by_kind = iter(con.execute(kinds_sql(schema, table, found)).fetchall()[0])
         for column in found:
@@ -151,13 +190,20 @@ def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
         values=values,
         findings=findings,
         seconds=(dt.datetime.now() - started).total_seconds(),
+        unchanged=unchanged,
+        clean_tables=clean,
     )
 
 
 def audit_rows(run_id: str, asset: str, scan: PersonalDataScan) -> list[tuple]:
     """Rows of audit.audit_validation_results: one for the scan as a whole, one per column found holding
     numbers (its count, never a value)."""
-    summary = {"tables": scan.tables, "text_columns": scan.columns, "distinct_values_scanned": scan.values}
+    summary = {
+        "tables": scan.tables,
+        "tables_unchanged_since_clean_scan": scan.unchanged,
+        "text_columns": scan.columns,
+        "distinct_values_scanned": scan.values,
+    }
     rows = [
         (
             run_id,
@@ -196,5 +242,14 @@ def audit_rows(run_id: str, asset: str, scan: PersonalDataScan) -> list[tuple]:
 
 
 def record_scan(con: duckdb.DuckDBPyConnection, run_id: str, asset: str, scan: PersonalDataScan) -> int:
-    """Append the scan's rows to audit.audit_validation_results (a re-run of the check replaces its rows)."""
+    """Append the scan's rows to audit.audit_validation_results (a re-run of the check replaces its rows), and
+    remember the tables it found clean (audit.personal_data_scanned) for the next scan."""
+    con.execute(f"delete from {SCANNED}")
+    con.executemany(
+        f"insert into {SCANNED} values (?, ?, ?, ?, ?)",
+        [
+            [table, fingerprint, RULES, run_id, scan.scanned_at]
+            for table, fingerprint in scan.clean_tables.items()
+        ],
+    )
     return replace_validation_rows(con, run_id, SUITE, audit_rows(run_id, asset, scan))

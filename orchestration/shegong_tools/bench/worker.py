@@ -55,7 +55,7 @@ def op_stages() -> dict[str, str]:
     """Op (step key) → stage, from the definitions themselves."""
     from shegong.defs.dbt import dbt_asset_defs
     from shegong.defs.publish import published_warehouse
-    from shegong.defs.quality import quality_checks
+    from shegong.defs.quality import personal_data_scan, quality_checks
     from shegong.defs.registries import reference_data, registry_assets, registry_checks
     from shegong.defs.reports import reports
 
@@ -65,7 +65,7 @@ def op_stages() -> dict[str, str]:
         ((reports,), EXTRACT),
         (tuple(dbt_asset_defs), DBT),
         ((published_warehouse,), PUBLISH),
-        ((*registry_checks, *quality_checks), VALIDATE),
+        ((*registry_checks, *quality_checks, personal_data_scan), VALIDATE),
     ):
         for item in defs:
             kinds[item.node_def.name] = stage

@@ -1,0 +1,43 @@
+"""Content fingerprints of DuckDB tables: what lets a step skip a table it already handled in the same state
+(the publication copies only changed tables, the personal-data scan skips tables it found clean as they are)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+
+import duckdb
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_fingerprints(
+    con: duckdb.DuckDBPyConnection, database: str, only: Collection[str] | None = None
+) -> dict[str, tuple[int, str]]:
+    """`schema.table` → (rows, fingerprint) of every base table of an attached database (or of those named in
+    `only`). The fingerprint covers the column names and types, the row count and the sum of the rows' hashes
+    (order-independent; a duplicated row counts twice), so any change of content or shape changes it."""
+    columns: dict[str, list[str]] = {}
+    for schema, table, column, data_type in con.execute(
+        """select c.schema_name, c.table_name, c.column_name, c.data_type
+           from duckdb_columns() as c
+           join duckdb_tables() as t
+             on t.database_name = c.database_name and t.schema_name = c.schema_name
+            and t.table_name = c.table_name
+           where c.database_name = ? and not t.temporary
+           order by c.schema_name, c.table_name, c.column_index""",
+        [database],
+    ).fetchall():
+        columns.setdefault(f"{schema}.{table}", []).append(f"{column} {data_type}")
+    fingerprints = {}
+    for name in sorted(columns if only is None else set(columns) & set(only)):
+        schema, table = name.split(".", 1)
+        rows, hash_sum = con.execute(
+            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
+            f"from {_quoted(database)}.{_quoted(schema)}.{_quoted(table)} t"
+        ).fetchall()[0]
+        digest = hashlib.sha256(f"{', '.join(columns[name])}|{rows}|{hash_sum}".encode()).hexdigest()[:32]
+        fingerprints[name] = (rows, digest)
+    return fingerprints

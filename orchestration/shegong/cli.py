@@ -482,9 +482,12 @@ def bench(scale: str, no_incremental: bool, engine: str | None) -> None:
         verdicts,
     )
     from shegong_tools.bench.runner import BenchError, run_bench
+    from shegong_tools.generate.scales import resolve
 
-    if not (scale.isdigit() or scale in ("small", "medium", "large")):
-        fail(f"bench: unknown scale {scale!r}: use small, medium, large or a number of workers")
+    try:  # before anything is generated or started: a bad scale is one line, not a traceback mid-run
+        resolve(scale)
+    except ValueError as exc:
+        fail(f"bench: {exc}")
     bench_root = settings().warehouse_dir / "bench"
     with _progress() as bars:
         tasks: dict[str, int] = {}

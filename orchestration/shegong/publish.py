@@ -432,7 +432,10 @@ def write_exports(
             state = states[table]
             kept = reusable.get(table)
             if kept is not None and kept["fingerprint"] == state.fingerprint:
-                os.link(previous / kept["file"], folder / relative)
+                try:
+                    os.link(previous / kept["file"], folder / relative)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(previous / kept["file"], folder / relative)
                 written = {k: kept[k] for k in ("rows", "bytes", "sha256")}
             else:
                 source = f"published.{_identifier(schema)}.{_identifier(name)}"

@@ -1,5 +1,5 @@
 """The build file's own tables — raw registry tables, report and review tables, file audits, quarantine,
-validation results and publications — declared in one place and created (or migrated in place) once per run,
+validation results, the personal-data scan's memory and publications — declared in one place and created (or migrated in place) once per run,
 by the warehouse resource's first writing connection (`shegong.defs.resources`), or by whoever builds a file
 outside a run (tests, tools) through `ensure_build_schema`. dbt owns every other schema."""
 

@@ -305,3 +305,21 @@ def test_unequal_marts_name_only_the_marts_with_rows_on_either_side():
         "fct_funding (2 only in the build, 0 only in the baseline)",
     ]
     assert unequal_marts(None) == [] and unequal_marts({"dim_worker": [0, 0]}) == []
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [("40", "scale must be at least 50 workers"), ("huge", "unknown scale 'huge'")],
+)
+def test_a_scale_the_generator_refuses_is_one_line_before_anything_runs(
+    tmp_path, monkeypatch, scale, message
+):
+    from click.testing import CliRunner
+
+    from shegong.cli import main
+
+    monkeypatch.setenv("SHEGONG_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    result = CliRunner().invoke(main, ["bench", "--scale", scale])
+    assert result.exit_code == 1 and result.exception is not None and "Traceback" not in result.output
+    assert f"bench: {message}" in result.output
+    assert not (tmp_path / "warehouse").exists()  # nothing generated, nothing started

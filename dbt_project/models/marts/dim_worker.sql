@@ -17,51 +17,54 @@ person_versions as (
 
 ),
 
-flagged as (
+-- One pass over each person's versions in time order: the neighbours' tracked attributes, and when the next
+-- version starts (the end of a dimension version is where the next one starts).
+neighbours as (
 
     select
         person_versions.*,
-        case
-            when lag(person_versions.attribute_hash) over (
-                partition by person_versions.id_number_hash order by person_versions.valid_from
-            ) = person_versions.attribute_hash then 0
-            else 1
-        end as starts_version
+        lag(person_versions.attribute_hash) over by_person as previous_attribute_hash,
+        lead(person_versions.attribute_hash) over by_person as next_attribute_hash,
+        lead(person_versions.valid_from) over by_person as next_valid_from
     from person_versions
+    window by_person as (partition by person_versions.id_number_hash order by person_versions.valid_from)
 
 ),
 
-numbered as (
+-- The first and the last person version of each run of equal tracked attributes (one row when both; a
+-- person's first version starts a run, the last ends one).
+flagged as (
 
     select
-        flagged.*,
-        sum(flagged.starts_version) over (
-            partition by flagged.id_number_hash
-            order by flagged.valid_from
-            rows between unbounded preceding and current row
-        ) as version_number
-    from flagged
+        neighbours.*,
+        coalesce(neighbours.previous_attribute_hash <> neighbours.attribute_hash, true) as starts_version,
+        coalesce(neighbours.next_attribute_hash <> neighbours.attribute_hash, true) as ends_version
+    from neighbours
 
 ),
 
-version_rows as (
+boundaries as (
 
-    select
-        numbered.*,
-        min(numbered.valid_from) over (
-            partition by numbered.id_number_hash, numbered.version_number
-        ) as version_valid_from,
-        row_number() over (
-            partition by numbered.id_number_hash, numbered.version_number order by numbered.valid_from desc
-        ) as recency_in_version
-    from numbered
+    select * from flagged
+    where starts_version or ends_version
 
 ),
 
+-- Among the boundaries, a run's last version follows its first: the dimension version starts there, and
+-- counting the runs started so far numbers it.
 latest_in_version as (
 
-    select * from version_rows
-    where recency_in_version = 1
+    select
+        boundaries.*,
+        case
+            when boundaries.starts_version then boundaries.valid_from
+            else lag(boundaries.valid_from) over by_person
+        end as version_valid_from,
+        sum(case when boundaries.starts_version then 1 else 0 end) over (
+            by_person rows between unbounded preceding and current row
+        ) as version_number
+    from boundaries
+    window by_person as (partition by boundaries.id_number_hash order by boundaries.valid_from)
 
 )
 
@@ -70,12 +73,8 @@ select
     id_number_hash,
     cast(version_number as integer) as version_number,
     version_valid_from as valid_from,
-    coalesce(
-        lead(version_valid_from) over (partition by id_number_hash order by version_valid_from),
-        cast('9999-12-31' as date)
-    ) as valid_to,
-    lead(version_valid_from) over (partition by id_number_hash order by version_valid_from) is null
-        as is_current,
+    coalesce(next_valid_from, cast('9999-12-31' as date)) as valid_to,
+    next_valid_from is null as is_current,
     worker_name_masked,
     birth_year_band,
     gender,
@@ -98,3 +97,4 @@ select
     source_file,
     source_row
 from latest_in_version
+where ends_version

@@ -74,9 +74,8 @@ class PersonalDataScan:
     seconds: float
     scanned_at: dt.datetime = field(default_factory=dt.datetime.now)
     unchanged: int = 0  # tables not scanned again: clean at the last scan and unchanged since
-    clean_tables: dict[str, str] = field(
-        default_factory=dict
-    )  # schema.table → fingerprint, of the clean ones
+    # schema.table → fingerprint of every table found clean (scanned now, or unchanged since the last scan)
+    clean_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:

@@ -16,6 +16,9 @@ pytestmark = pytest.mark.integration
 
 # Columns that say when or by which run a row was written, not what the warehouse holds.
 VOLATILE = {"_ingested_at", "ingested_at", "superseded_at", "run_id", "published_at", "validated_at", "at"}
+# Content fingerprints of every table, the audit trail's included (which holds run ids): they differ from run to
+# run by design; the tables they fingerprint are compared row by row themselves.
+FINGERPRINT_TABLES = {"audit.published_tables", "audit.personal_data_scanned"}
 
 
 def table_rows(path: Path) -> dict[str, set[tuple]]:
@@ -28,6 +31,8 @@ def table_rows(path: Path) -> dict[str, set[tuple]]:
         ).fetchall()
         contents = {}
         for schema, table in tables:
+            if f"{schema}.{table}" in FINGERPRINT_TABLES:
+                continue
             columns = [
                 c
                 for (c,) in con.execute(

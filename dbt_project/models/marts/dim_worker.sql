@@ -23,11 +23,16 @@ neighbours as (
 
     select
         person_versions.*,
-        lag(person_versions.attribute_hash) over by_person as previous_attribute_hash,
-        lead(person_versions.attribute_hash) over by_person as next_attribute_hash,
-        lead(person_versions.valid_from) over by_person as next_valid_from
+        lag(person_versions.attribute_hash) over (
+            partition by person_versions.id_number_hash order by person_versions.valid_from
+        ) as previous_attribute_hash,
+        lead(person_versions.attribute_hash) over (
+            partition by person_versions.id_number_hash order by person_versions.valid_from
+        ) as next_attribute_hash,
+        lead(person_versions.valid_from) over (
+            partition by person_versions.id_number_hash order by person_versions.valid_from
+        ) as next_valid_from
     from person_versions
-    window by_person as (partition by person_versions.id_number_hash order by person_versions.valid_from)
 
 ),
 
@@ -58,13 +63,16 @@ latest_in_version as (
         boundaries.*,
         case
             when boundaries.starts_version then boundaries.valid_from
-            else lag(boundaries.valid_from) over by_person
+            else lag(boundaries.valid_from) over (
+                partition by boundaries.id_number_hash order by boundaries.valid_from
+            )
         end as version_valid_from,
         sum(case when boundaries.starts_version then 1 else 0 end) over (
-            by_person rows between unbounded preceding and current row
+            partition by boundaries.id_number_hash
+            order by boundaries.valid_from
+            rows between unbounded preceding and current row
         ) as version_number
     from boundaries
-    window by_person as (partition by boundaries.id_number_hash order by boundaries.valid_from)
 
 )
 

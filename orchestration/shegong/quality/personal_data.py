@@ -141,17 +141,12 @@ def kinds_sql(schema: str, table: str, columns: list[str]) -> str:
 
 def clean_at_last_scan(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """schema.table → fingerprint of the tables the last scan found clean with today's patterns."""
-    schema, name = SCANNED.split(".")
-    (recorded,) = con.execute(
-        """select count(*) from duckdb_tables()
-           where database_name = current_database() and schema_name = ? and table_name = ?""",
-        [schema, name],
-    ).fetchall()[0]
-    if not recorded:
+    try:
+        return dict(
+            con.execute(f"select table_name, fingerprint from {SCANNED} where rules = ?", [RULES]).fetchall()
+        )
+    except duckdb.CatalogException:  # a file built before the scan kept its memory: everything is scanned
         return {}
-    return dict(
-        con.execute(f"select table_name, fingerprint from {SCANNED} where rules = ?", [RULES]).fetchall()
-    )
 
 
 def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:

@@ -122,5 +122,25 @@ def export_build_db_env(current: Settings) -> None:
 
 
 def duckdb_config() -> dict[str, str]:
-    """Settings for every connection the pipeline opens on the build file (one DuckDB instance per process)."""
-    return {"memory_limit": settings().duckdb_memory_limit}
+    """Settings for every connection the pipeline opens on the build file (one DuckDB instance per process). A
+    build file is created in the publication's storage version, so that publishing is a byte copy of it (see
+    shegong/publish.py); an existing file keeps the version it was written in."""
+    current = settings()
+    return {
+        "memory_limit": current.duckdb_memory_limit,
+        "storage_compatibility_version": current.publish_storage_version,
+    }
+
+
+def storage_version_error(version: str) -> str | None:
+    """Why DuckDB cannot write files in storage `version`, as one line naming the setting; None when it can."""
+    import duckdb
+
+    try:
+        duckdb.connect(config={"storage_compatibility_version": version}).close()
+    except duckdb.Error as exc:
+        return (
+            f"SHEGONG_PUBLISH_STORAGE_VERSION={version!r} is not a storage version this DuckDB writes "
+            f"({str(exc).splitlines()[0][:120]}): use e.g. v1.0.0"
+        )
+    return None

@@ -251,9 +251,9 @@ def test_a_pooled_reader_sees_each_new_publication_with_the_attach_recipe(env, t
     assert len(versions) == 3  # two version folders and `current`
 
 
-def test_the_oldest_release_reads_a_publication_that_rewrote_only_changed_tables(env, tmp_path):
-    """The second publication starts from a copy of the first and rewrites the changed marts in place: the file
-    keeps its storage version, so DuckDB 1.1 still opens it and reads the new figures."""
+def test_the_oldest_release_reads_the_next_publication_of_a_changed_build(env, tmp_path):
+    """The second publication copies the changed build and records which tables changed: the file keeps its
+    storage version, so DuckDB 1.1 still opens it and reads the new figures."""
     from shegong.config import DBT_PROJECT_DIR
     from shegong.publish import PUBLISHED_TABLES, publish
 

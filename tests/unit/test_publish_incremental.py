@@ -1,6 +1,7 @@
-"""A publication rewrites only the tables that changed since the previous one: real DuckDB files, published
-twice with a change between. The second copy equals the build table by table, records which run wrote each
-table, and hard-links the Parquet exports of the tables that did not change."""
+"""A publication is a byte copy of the build file, in the publication's storage version: real DuckDB files,
+published twice with a change between. Each copy equals the build table by table, records which run last changed
+each table, and hard-links the Parquet exports of the tables that did not change; a build file in another
+storage version is converted once."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def _manifest(exports: Path) -> dict[str, dict]:
     return {entry["table"]: entry for entry in manifest["tables"]}
 
 
-def test_the_second_publication_rewrites_only_what_changed(tmp_path):
+def test_the_second_publication_records_what_changed(tmp_path):
     build, published, exports = tmp_path / "build.duckdb", tmp_path / "shegong.duckdb", tmp_path / "exports"
     _build(build)
     publish(build, published, "run-1", now=dt.datetime(2026, 1, 1, 8), exports_dir=exports)
@@ -107,7 +108,7 @@ def test_the_second_publication_rewrites_only_what_changed(tmp_path):
         (version,) = con.execute(
             "select tags['storage_version'] from duckdb_databases() where database_name = 'shegong'"
         ).fetchall()[0]
-        assert version == "v1.0.0+"  # still the storage version the first publication chose
+        assert version == "v1.0.0+"
     finally:
         con.close()
 
@@ -127,12 +128,43 @@ def test_the_second_publication_rewrites_only_what_changed(tmp_path):
     )
 
 
-def test_a_previous_file_in_another_storage_version_is_rewritten_whole(tmp_path):
+def _storage_tag(path: Path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "select tags['storage_version'] from duckdb_databases() where database_name = ?", [path.stem]
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_a_build_file_in_another_storage_version_is_converted_once(tmp_path):
     build, published = tmp_path / "build.duckdb", tmp_path / "shegong.duckdb"
-    _build(build)
-    publish(build, published, "run-1", storage_version="v1.2.0")
-    publish(build, published, "run-2", storage_version="v1.0.0")
-    assert set(_written_by(published).values()) == {"run-2"}
+    _build(build)  # written by this DuckDB in its own newest format
+    assert _storage_tag(build) == "v2.0.0+"
+    before = _differences(build, build)  # every table, to compare after the conversion
+    first = publish(build, published, "run-1", storage_version="v1.2.0")
+    assert first.build_converted_from == "v2.0.0+"
+    assert _storage_tag(build) == _storage_tag(published) == "v1.2.0+"
+    assert set(_differences(build, published)) == set(before)
+    assert set(_differences(build, published).values()) == {0}
+
+    again = publish(build, published, "run-2", storage_version="v1.2.0")
+    assert again.build_converted_from is None  # already in the publication's format: copied as it is
+    # v1.1.3 files are tagged v1.0.0+ like v1.0.0's: converted once to that format, then left alone.
+    assert publish(build, published, "run-3", storage_version="v1.1.3").build_converted_from == "v1.2.0+"
+    assert publish(build, published, "run-4", storage_version="v1.0.0").build_converted_from is None
+    assert _storage_tag(published) == "v1.0.0+"
+    assert not list(tmp_path.glob(".*"))  # no conversion or staging file left behind
+    con = duckdb.connect(str(build))  # the converted build keeps its constraints, which ingestion relies on
+    try:
+        row = "('workers', 'a.csv', 'x', 'current', now())"
+        columns = "(registry, source_file, source_sha256, status, ingested_at)"
+        con.execute(f"insert into audit.ingested_files {columns} values {row}")
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(f"insert into audit.ingested_files {columns} values {row}")
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize(

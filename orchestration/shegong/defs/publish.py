@@ -59,6 +59,11 @@ def published_warehouse(
             context.run_id, warehouse.warehouse_dir, checks, build_db, outcome={"blocked": str(exc)}
         )
         raise dg.Failure(description=f"asset warehouse/published: {exc} ({report})") from None
+    if publication.build_converted_from:
+        context.log.info(
+            f"asset warehouse/published: the build file was in storage {publication.build_converted_from}; "
+            f"converted once to {publication.storage_version}, so later publications copy it as it is"
+        )
     report = build_run_report(
         context.run_id,
         warehouse.warehouse_dir,

@@ -9,7 +9,13 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from shegong.config import PII_KEY_VARIABLE, checked_pii_key, duckdb_config, settings
+from shegong.config import (
+    PII_KEY_VARIABLE,
+    checked_pii_key,
+    duckdb_config,
+    settings,
+    storage_version_error,
+)
 from shegong.ingest.pii import PiiProtector
 from shegong.lake import export_tables, lake_dir
 from shegong.schema import ensure_build_schema
@@ -23,6 +29,11 @@ def open_with_backoff(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     for wait in (*LOCK_RETRY_SECONDS, None):
         try:
             return duckdb.connect(path, read_only=read_only, config=duckdb_config())
+        except duckdb.InvalidInputException:
+            problem = storage_version_error(settings().publish_storage_version)
+            if problem is None:
+                raise
+            raise RuntimeError(f"cannot open the build warehouse {path}: {problem}") from None
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise

@@ -84,10 +84,12 @@ def test_re_extracting_replaces_a_documents_facts_and_a_rejected_resend_keeps_th
     assert statuses == {"current", "rejected"}
 
 
-def test_the_reports_asset_materialises_with_a_quality_table(tmp_path):
-    """The Dagster asset on a real landing folder and DuckDB file: its metadata summarise extraction quality."""
+def test_each_report_partition_carries_its_own_extraction_figures(tmp_path):
+    """The Dagster asset on a real landing folder and DuckDB file: each document's materialization says how its
+    extraction went."""
     import dagster as dg
 
+    from shegong.dagster_internals import partition_range_tags
     from shegong.defs.reports import reports
     from shegong.defs.resources import WarehouseResource
 
@@ -112,10 +114,26 @@ def test_the_reports_asset_materialises_with_a_quality_table(tmp_path):
         assert result.success
         (event,) = result.get_asset_materialization_events()
         metadata = event.materialization.metadata
-        assert metadata["documents"].value == 1
-        assert "| quality | issues |" in metadata["extraction_quality"].value
+        assert metadata["status"].value == "extracted" and metadata["facts"].value >= 1
+        assert 0 < metadata["extraction_quality"].value <= 1
         again = dg.materialize(
             [reports], instance=instance, resources={"warehouse": warehouse}, partition_key="undated.txt"
         )
         (event,) = again.get_asset_materialization_events()
-        assert "no_publication_date" in event.materialization.metadata["extraction_quality"].value
+        undated = event.materialization.metadata
+        assert "no_publication_date" in undated["issues"].value
+        assert undated["facts"].value != metadata["facts"].value
+        # A run over both documents gives each partition its own figures, not the run's.
+        both = dg.materialize(
+            [reports],
+            instance=instance,
+            resources={"warehouse": warehouse},
+            tags=partition_range_tags("city_2023.txt", "undated.txt"),
+        )
+        by_doc = {
+            e.materialization.partition: e.materialization.metadata
+            for e in both.get_asset_materialization_events()
+        }
+        assert set(by_doc) == {"city_2023.txt", "undated.txt"}
+        for doc, alone in (("city_2023.txt", metadata), ("undated.txt", undated)):
+            assert {k: v.value for k, v in by_doc[doc].items()} == {k: v.value for k, v in alone.items()}

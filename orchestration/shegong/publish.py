@@ -338,6 +338,11 @@ def write_published_copy(
     """The build file copied byte for byte into `target`, documented and labelled; the state of every table it
     holds, each table keeping the run that last changed it in the `previous` publication when its fingerprint is
     unchanged. The build file is checkpointed, closed and in the publication's storage version (`publish`)."""
+    log = build_db.with_name(f"{build_db.name}.wal")
+    if log.exists() and log.stat().st_size > 0:  # a copy of the file alone would miss what the log holds
+        raise PublishError(
+            f"{build_db} has writes not checkpointed into it ({log}): is another process writing it?"
+        )
     shutil.copyfile(build_db, target)
     con = _instance(memory_limit, target.parent)
     try:

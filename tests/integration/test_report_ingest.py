@@ -136,4 +136,43 @@ def test_each_report_partition_carries_its_own_extraction_figures(tmp_path):
         }
         assert set(by_doc) == {"city_2023.txt", "undated.txt"}
         for doc, alone in (("city_2023.txt", metadata), ("undated.txt", undated)):
-            assert {k: v.value for k, v in by_doc[doc].items()} == {k: v.value for k, v in alone.items()}
+            own = {k: v.value for k, v in by_doc[doc].items() if not k.startswith("run_")}
+            assert own == {k: v.value for k, v in alone.items() if not k.startswith("run_")}
+            assert by_doc[doc]["run_documents_extracted"].value == 2
+        assert metadata["run_documents_extracted"].value == 1
+
+
+def test_a_run_over_many_reports_gives_every_partition_the_runs_totals(tmp_path):
+    """Past PER_DOCUMENT_METADATA_LIMIT documents (a full re-extraction), the partitions carry the run's totals
+    only: Dagster looks the partitions up again for every per-partition call."""
+    import dagster as dg
+
+    from shegong.dagster_internals import partition_range_tags
+    from shegong.defs.reports import PER_DOCUMENT_METADATA_LIMIT, reports
+    from shegong.defs.resources import WarehouseResource
+
+    landing = tmp_path / "landing"
+    (landing / "reports").mkdir(parents=True)
+    docs = [f"county_{i:03d}.txt" for i in range(PER_DOCUMENT_METADATA_LIMIT + 1)]
+    for i, doc in enumerate(docs):
+        (landing / "reports" / doc).write_text(f"示例简报\n全县持证社工达{300 + i}人。\n", encoding="utf-8")
+    warehouse = WarehouseResource(
+        build_db=str(tmp_path / "build.duckdb"),
+        warehouse_dir=str(tmp_path / "warehouse"),
+        landing_dir=str(landing),
+        pii_key="test-key",
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("reports", docs)
+        result = dg.materialize(
+            [reports],
+            instance=instance,
+            resources={"warehouse": warehouse},
+            tags=partition_range_tags(docs[0], docs[-1]),
+        )
+        events = result.get_asset_materialization_events()
+        assert sorted(e.materialization.partition for e in events) == docs
+        for event in events:
+            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+            assert metadata["run_documents_extracted"] == len(docs) and metadata["run_facts"] == len(docs)
+            assert "status" not in metadata

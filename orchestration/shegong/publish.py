@@ -13,7 +13,7 @@ so a reader sees the previous complete publication or the new one, never a half-
 
 A publication is a byte copy of the build file. The build file is written in the publication's storage version
 from the start (`shegong.config.duckdb_config`), so publishing copies the file, then adds the documentation,
-the labelled views and `audit.published_tables`: about 2 s for 1.6 GB at `large`, where rewriting it table by
+the labelled views and `audit.published_tables`: 2-5 s for 1.7 GB at `large`, where rewriting it table by
 table in another storage version took 30-40 s. A build file in another storage version (made before this, or
 first opened by dbt) is converted once, in place and atomically, then copied.
 
@@ -88,9 +88,8 @@ class Publication:
     rows_by_table: dict[str, int]
     exports: Path | None = None  # the version folder of the Parquet exports
     storage_version: str = DEFAULT_STORAGE_VERSION
-    build_converted_from: str | None = (
-        None  # the build file's storage version, when this publication converted it
-    )
+    # The build file's storage version, when this publication converted it to the published one.
+    build_converted_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,22 @@ def test_re_extracting_replaces_a_documents_facts_and_a_rejected_resend_keeps_th
     assert statuses == {"current", "rejected"}
 
 
+def _reports_warehouse(tmp_path, reports: dict[str, str]):
+    """A warehouse resource over a landing folder holding `reports` (file name → text) and a fresh build file."""
+    from shegong.defs.resources import WarehouseResource
+
+    landing = tmp_path / "landing"
+    (landing / "reports").mkdir(parents=True)
+    for name, text in reports.items():
+        (landing / "reports" / name).write_text(text, encoding="utf-8")
+    return WarehouseResource(
+        build_db=str(tmp_path / "build.duckdb"),
+        warehouse_dir=str(tmp_path / "warehouse"),
+        landing_dir=str(landing),
+        pii_key="test-key",
+    )
+
+
 def test_each_report_partition_carries_its_own_extraction_figures(tmp_path):
     """The Dagster asset on a real landing folder and DuckDB file: each document's materialization says how its
     extraction went."""
@@ -91,17 +107,9 @@ def test_each_report_partition_carries_its_own_extraction_figures(tmp_path):
 
     from shegong.dagster_internals import partition_range_tags
     from shegong.defs.reports import reports
-    from shegong.defs.resources import WarehouseResource
 
-    landing = tmp_path / "landing"
-    (landing / "reports").mkdir(parents=True)
-    (landing / "reports" / "city_2023.txt").write_text(REPORT_2023, encoding="utf-8")
-    (landing / "reports" / "undated.txt").write_text("示例简报\n全县持证社工达300人。\n", encoding="utf-8")
-    warehouse = WarehouseResource(
-        build_db=str(tmp_path / "build.duckdb"),
-        warehouse_dir=str(tmp_path / "warehouse"),
-        landing_dir=str(landing),
-        pii_key="test-key",
+    warehouse = _reports_warehouse(
+        tmp_path, {"city_2023.txt": REPORT_2023, "undated.txt": "示例简报\n全县持证社工达300人。\n"}
     )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("reports", ["city_2023.txt", "undated.txt"])
@@ -149,18 +157,10 @@ def test_a_run_over_many_reports_gives_every_partition_the_runs_totals(tmp_path)
 
     from shegong.dagster_internals import partition_range_tags
     from shegong.defs.reports import PER_DOCUMENT_METADATA_LIMIT, reports
-    from shegong.defs.resources import WarehouseResource
 
-    landing = tmp_path / "landing"
-    (landing / "reports").mkdir(parents=True)
     docs = [f"county_{i:03d}.txt" for i in range(PER_DOCUMENT_METADATA_LIMIT + 1)]
-    for i, doc in enumerate(docs):
-        (landing / "reports" / doc).write_text(f"示例简报\n全县持证社工达{300 + i}人。\n", encoding="utf-8")
-    warehouse = WarehouseResource(
-        build_db=str(tmp_path / "build.duckdb"),
-        warehouse_dir=str(tmp_path / "warehouse"),
-        landing_dir=str(landing),
-        pii_key="test-key",
+    warehouse = _reports_warehouse(
+        tmp_path, {doc: f"示例简报\n全县持证社工达{300 + i}人。\n" for i, doc in enumerate(docs)}
     )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("reports", docs)

@@ -106,3 +106,63 @@ where not exists (
     where built.{{ key_column }} = inputs.{{ key_column }}
 )
 {%- endmacro %}
+
+{#-
+    When the dbt invocation that wrote a row started (dbt's run_started_at, UTC): the `built_at` column of the
+    version models and of the marts rebuilt key by key from them. A mart rebuilds the keys built upstream after
+    its own latest row (macro built_after_own_rows); the same value in one invocation orders a model after the
+    models it reads.
+-#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#-
+    On an incremental run of a mart rebuilt key by key: a boolean SQL expression, true where `column` (an
+    upstream `built_at`) is later than the newest `built_at` of the mart itself, i.e. the upstream rows written
+    since the mart last applied them (by a failed or skipped run too). A mart built before it had a `built_at`
+    column rebuilds every key, and dbt's schema check then asks for `--full-refresh`.
+-#}
+{% macro built_after_own_rows(column) -%}
+    {%- set own_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'built_at' in own_columns -%}
+({{ column }} > (select coalesce(max(own.built_at), cast('1900-01-01' as timestamp)) from {{ this }} as own))
+    {%- else -%}
+(1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Config of the marts rebuilt key by key from the version models (dim_worker by person, fct_certifications by
+    certificate), per engine. DuckDB: an incremental run rebuilds the keys whose upstream rows were built since
+    the mart's own latest build (delete+insert on the key), and the pre-hook deletes the keys `upstream` (a model
+    name) no longer holds. Spark's Parquet tables have no delete: a full table build.
+-#}
+{% macro rebuilt_by_key_config(key_column, upstream) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- else -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': key_column,
+            'on_schema_change': 'fail',
+            'pre_hook': "{{ delete_keys_gone('" ~ key_column ~ "', ref('" ~ upstream ~ "')) }}",
+        }) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Pre-hook of the marts rebuilt key by key, on an incremental run: delete the keys `upstream` no longer holds
+    (a superseded file took away every record of a certificate, or of a person). The keys it still holds are
+    replaced by delete+insert.
+-#}
+{% macro delete_keys_gone(key_column, upstream) -%}
+    {%- if is_incremental() -%}
+delete from {{ this }}
+where not exists (
+    select 1 from {{ upstream }} as upstream
+    where upstream.{{ key_column }} = {{ this }}.{{ key_column }}
+)
+    {%- endif -%}
+{%- endmacro %}

@@ -1,7 +1,8 @@
 """Incremental dbt runs of the version models (int_certificate_versions, int_worker_versions) and of everything
-rebuilt by month window equal a `--full-refresh` build of the same raw layer, row for row (EXCEPT ALL both
-ways): after a new month, and after a superseded month file that takes a record away, moves a certificate to
-another person and adds a record changing an earlier open version. Real dbt runs on a real DuckDB file ingested
+rebuilt by month window or by key equal a `--full-refresh` build of the same raw layer, row for row (EXCEPT ALL
+both ways): after a superseded month file that takes a record away, moves a certificate to another person and
+adds a record changing an earlier open version; after a month whose run built only the version models, followed
+by the next month; and after a corrected file withdraws a certificate and a person no other record names. Real dbt runs on a real DuckDB file ingested
 from tiny generated landing files."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shegong.contracts import contract
 from shegong.engines.compare import compare_duckdb_marts
 from shegong.ingest.load import ingest_file
 from shegong.ingest.pii import PiiProtector
+from shegong.ingest.reading import decode
 from shegong.ingest.reference import load_gazetteer
 from shegong.ingest.reports import load_metric_catalogue
 from shegong.schema import ensure_build_schema
@@ -81,6 +83,31 @@ def corrected_resend(landing: Path, month: str, earlier_month: str) -> Path:
     return corrected
 
 
+def withdrawing_resend(db: Path, landing: Path, month: str) -> tuple[Path, str]:
+    """A corrected re-send of a workers CSV file of `month` without one record whose certificate and person no
+    other record of the registry names: after it, neither is left. Returns the file and the certificate's
+    number."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        candidates = con.execute(
+            """select any_value(source_file), certificate_no from staging.stg_workers
+               where id_number_hash in (
+                   select id_number_hash from staging.stg_workers group by id_number_hash having count(*) = 1
+               )
+               group by certificate_no
+               having count(*) = 1 and any_value(period_month) = ? and any_value(source_file) like '%.csv'
+               order by 2""",
+            [f"{month}-01"],
+        ).fetchall()
+    for source_file, certificate_no in candidates:
+        path = landing / source_file
+        text, _ = decode(path, path.read_bytes())
+        kept = [line for line in text.splitlines() if certificate_no not in line]
+        corrected = path.with_name(path.stem + "_更正.csv")
+        corrected.write_text("\n".join(kept) + "\n", encoding="utf-8-sig")
+        return corrected, certificate_no
+    raise AssertionError(f"no record of {month} names a certificate and a person found nowhere else")
+
+
 def run(db: Path, work: Path, *args: str) -> dict[str, str]:
     result = fx.run_dbt(["run", *SELECTION, *args], db, work)
     assert result.success, result.exception or [(r.node.name, r.message) for r in result.result]
@@ -96,9 +123,31 @@ def versions(db: Path) -> set[tuple]:
         return set(con.execute("select * from intermediate.int_certificate_versions").fetchall())
 
 
+def rebuilt_by_latest_run(db: Path, table: str, key: str) -> tuple[int, int]:
+    """(keys with a row written by the newest dbt run, all keys) of `table`."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            f"""select count(distinct {key}) filter (where built_at = (select max(built_at) from {table})),
+                       count(distinct {key})
+                from {table}"""
+        ).fetchone()
+
+
+def differences_from(db: Path, full: Path) -> dict[str, tuple[int, int]]:
+    """Every intermediate model and mart of `db` against the same table of `full`: (rows only in db's, rows
+    only in full's)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute(f"attach '{full}' as full_build (read_only)")
+        return {
+            f"{schema}.{table}": diff
+            for schema in ("intermediate", "marts")
+            for table, diff in compare_duckdb_marts(con, "full_build", schema).items()
+        }
+
+
 def test_incremental_versions_equal_a_full_refresh(tmp_path):
     generated = tmp_path / "generated"
-    generate(generated, scale=120, seed=7, start_month="2024-01", months=4)
+    generate(generated, scale=120, seed=7, start_month="2024-01", months=5)
     landing = tmp_path / "landing"
     db = tmp_path / "build.duckdb"
     con = duckdb.connect(str(db))
@@ -110,36 +159,67 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
     assert fx.run_dbt(["seed"], db, tmp_path).success
     run(db, tmp_path)
 
-    # A new month: only the certificates and persons it touches are rebuilt (the incremental branch compiled).
-    with duckdb.connect(str(db)) as con:
-        ingest(con, landing, land(generated, landing, ["_2024-04_"]))
-    compiled = run(db, tmp_path, *window("2024-04", "2024-04"))
-    assert "not exists" in compiled["int_certificate_versions"]
-    assert "not exists" in compiled["int_worker_versions"]
-    before_correction = versions(db)
-
     # A corrected February file supersedes the first: the run's window is February to the newest month.
+    before_correction = versions(db)
     with duckdb.connect(str(db)) as con:
         ingest(con, landing, [corrected_resend(landing, "2024-02", "2024-01")])
         (superseded,) = con.execute(
             "select count(*) from audit.ingested_files where status = 'superseded'"
         ).fetchone()
     assert superseded == 1
-    run(db, tmp_path, *window("2024-02", "2024-04"))
+    compiled = run(db, tmp_path, *window("2024-02", "2024-03"))
+    assert "not exists" in compiled["int_certificate_versions"]
+    assert "not exists" in compiled["int_worker_versions"]
+    assert "built_at >" in compiled["dim_worker"]
+    assert "built_at >" in compiled["fct_certifications"]
     assert versions(db) != before_correction
+
+    # A month whose run built only the version models, then the next month's run: the marts rebuilt by key
+    # catch up with both builds of the version models, and rebuild only the persons and certificates touched.
+    with duckdb.connect(str(db)) as con:
+        ingest(con, landing, land(generated, landing, ["_2024-04_"]))
+    result = fx.run_dbt(
+        ["run", "--select", "+int_worker_versions", *window("2024-04", "2024-04")], db, tmp_path
+    )
+    assert result.success, result.exception
+    with duckdb.connect(str(db)) as con:
+        ingest(con, landing, land(generated, landing, ["_2024-05_"]))
+    run(db, tmp_path, *window("2024-05", "2024-05"))
+    rebuilt_persons, persons = rebuilt_by_latest_run(db, "marts.dim_worker", "id_number_hash")
+    rebuilt_certificates, certificates = rebuilt_by_latest_run(
+        db, "marts.fct_certifications", "certificate_no"
+    )
+    assert persons > 50
+    assert 0 < rebuilt_persons < persons
+    assert 0 < rebuilt_certificates < certificates
+
+    # A corrected January file withdraws a record whose certificate and person no other record names: both
+    # leave the marts rebuilt by key.
+    corrected, withdrawn = withdrawing_resend(db, landing, "2024-01")
+    with duckdb.connect(str(db)) as con:
+        ingest(con, landing, [corrected])
+    run(db, tmp_path, *window("2024-01", "2024-05"))
+    with duckdb.connect(str(db), read_only=True) as con:
+        left = con.execute(
+            "select count(*) from marts.fct_certifications where certificate_no = ?", [withdrawn]
+        ).fetchone()
+    assert left == (0,)
 
     full = fx.copy_db(db, tmp_path / "full.duckdb")
     run(full, tmp_path, "--full-refresh")
-    with duckdb.connect(str(db), read_only=True) as con:
-        con.execute(f"attach '{full}' as full_build (read_only)")
-        differences = {
-            f"{schema}.{table}": diff
-            for schema in ("intermediate", "marts")
-            for table, diff in compare_duckdb_marts(con, "full_build", schema).items()
-        }
-        (persons,) = con.execute("select count(distinct id_number_hash) from marts.dim_worker").fetchone()
-    assert persons > 50
-    assert {"intermediate.int_worker_versions", "marts.dim_worker", "marts.fct_workforce_monthly"} <= set(
-        differences
-    )
+    rebuilt_by_key = {
+        "intermediate.int_certificate_versions",
+        "intermediate.int_worker_versions",
+        "marts.dim_worker",
+        "marts.fct_certifications",
+    }
+    assert {table: diff for table, diff in differences_from(db, full).items() if table in rebuilt_by_key} == {
+        table: (0, 0) for table in rebuilt_by_key
+    }
+
+    # The monthly marts rebuild the months of the run's window only: the pipeline's next window covers a month
+    # whose run did not build them. Then every model equals the full refresh.
+    run(db, tmp_path, *window("2024-04", "2024-05"))
+    differences = differences_from(db, full)
+    assert {"marts.fct_workforce_monthly", "marts.fct_training_attendance"} <= set(differences)
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}

@@ -57,7 +57,8 @@ select
     -- month it is in force unless cancelled.
     records.registration_status <> 'cancelled' as is_held,
     records.source_file,
-    records.source_row
+    records.source_row,
+    {{ build_started_at() }} as built_at
 from records
 left join levels
     on records.certificate_level = levels.certificate_level

@@ -115,6 +115,7 @@ select
     certificates_held,
     certificates_held > 0 as is_certified,
     source_file,
-    source_row
+    source_row,
+    {{ build_started_at() }} as built_at
 from ranked
 where certificate_rank = 1

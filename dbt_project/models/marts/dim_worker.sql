@@ -1,8 +1,14 @@
+{{ config(**rebuilt_by_key_config('id_number_hash', 'int_worker_versions')) }}
+
 {#-
     Type-2 history of each certified person (id_number_hash), derived deterministically from the person's
     versions (int_worker_versions): a new dimension version starts where any tracked attribute differs from the
     previous person version (highest level held, registration status, employer, station, region); versions that
     change only untracked attributes merge, keeping the latest one's values.
+
+    Incremental (DuckDB): a person's dimension versions depend on that person's versions only, so a run rebuilds,
+    from all their versions, the persons int_worker_versions rebuilt since this model's latest build (and any
+    person it lacks); the pre-hook deletes the persons left with no version.
 -#}
 with
 
@@ -14,6 +20,11 @@ person_versions as (
             'highest_level', 'registration_status', 'employer_uscc', 'employer_name', 'station_code', 'region_code'
         ]) }} as attribute_hash
     from {{ ref('int_worker_versions') }} as person_versions
+    {%- if is_incremental() %}
+    where person_versions.id_number_hash in (
+        {{ keys_to_rebuild(ref('int_worker_versions'), 'id_number_hash', built_after_own_rows('inputs.built_at')) }}
+    )
+    {%- endif %}
 
 ),
 
@@ -103,6 +114,7 @@ select
     county_code,
     {{ generate_surrogate_key(['county_code']) }} as county_region_sk,
     source_file,
-    source_row
+    source_row,
+    {{ build_started_at() }} as built_at
 from latest_in_version
 where ends_version

@@ -1,6 +1,13 @@
+{{ config(**rebuilt_by_key_config('certificate_no', 'int_certificate_versions')) }}
+
 {#-
     One row per certificate event: every registration record of a certificate (a month's file lists only new or
     changed records), classified against the certificate's previous record.
+
+    Incremental (DuckDB): a certificate's events depend on its own records and on the dimension versions of the
+    persons they name, so a run rebuilds, from all their records, the certificates int_certificate_versions
+    rebuilt since this model's latest build, those naming a person dim_worker rebuilt since then, and any
+    certificate it lacks; the pre-hook deletes the certificates left with no record.
 -#}
 with
 
@@ -27,6 +34,15 @@ records as (
             partition by workers.certificate_no order by workers.period_month
         ) as previous_posting_hash
     from {{ ref('stg_workers') }} as workers
+    {%- if is_incremental() %}
+    where workers.certificate_no in (
+        {{ keys_to_rebuild(
+            ref('int_certificate_versions'), 'certificate_no',
+            built_after_own_rows('inputs.built_at') ~ ' or inputs.id_number_hash in (select rebuilt.id_number_hash from '
+            ~ ref('dim_worker') ~ ' as rebuilt where ' ~ built_after_own_rows('rebuilt.built_at') ~ ')'
+        ) }}
+    )
+    {%- endif %}
 
 ),
 
@@ -81,7 +97,8 @@ select
     {{ generate_surrogate_key(['classified.region_code']) }} as region_sk,
     classified.county_code,
     classified.source_file,
-    classified.source_row
+    classified.source_row,
+    {{ build_started_at() }} as built_at
 from classified
 left join {{ ref('dim_worker') }} as workers
     on

@@ -1,5 +1,6 @@
 """Are the marts of two engines the same? Every mart of a Spark build pulled into DuckDB, typed as the DuckDB
 build's own table, and compared with EXCEPT ALL both ways (rows, duplicates counted, columns matched by name).
+Columns that say when a row was written (BUILD_TIME_COLUMNS), not what it holds, are left out of the comparison.
 
 Used by the cross-engine proof test and by `shegong bench --engine spark` to show the two builds agree."""
 
@@ -11,6 +12,9 @@ import duckdb
 
 from shegong.engines.mirror import spark_table_into_duckdb
 from shegong.engines.spark import SparkEndpoint
+
+# Written with the dbt invocation's start time (macro build_started_at): two builds of the same rows differ there.
+BUILD_TIME_COLUMNS = frozenset({"built_at"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ def _quote(identifier: str) -> str:
 
 
 def duckdb_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[str, list[tuple[str, str]]]:
+    """Each table of `schema` in the current database → its compared columns (name, type), in table order."""
     rows = con.execute(
         """select table_name, column_name, data_type from duckdb_columns()
            where schema_name = ? and database_name = current_database() order by table_name, column_index""",
@@ -34,7 +39,9 @@ def duckdb_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[
     ).fetchall()
     tables: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in rows:
-        tables.setdefault(table, []).append((column, data_type))
+        columns = tables.setdefault(table, [])
+        if column not in BUILD_TIME_COLUMNS:
+            columns.append((column, data_type))
     return tables
 
 

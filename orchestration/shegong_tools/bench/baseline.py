@@ -39,6 +39,7 @@ from python_calamine import CalamineWorkbook
 
 from shegong.config import DBT_PROJECT_DIR, REGISTRIES
 from shegong.contracts import Column, Contract, contracts, normalize_header
+from shegong.engines.compare import compare_duckdb_marts
 from shegong.extraction import ReportReadError, read_report
 from shegong.ingest.landing import landing_files
 from shegong.ingest.reading import HEADER_SEARCH_ROWS, decode
@@ -399,13 +400,10 @@ def models_on_build_raw(build_db: Path, folder: Path, nodes: list[Node]) -> dict
         for (table,) in con.execute(tables, ["raw"]).fetchall():
             con.execute(f"create table raw.{table} as select * from built.raw.{table}")
         build_models(con, nodes, {})
-        differences = {}
-        for (mart,) in con.execute(tables + " order by 1", ["marts"]).fetchall():
-            built, ours = f"built.marts.{mart}", f"baseline.marts.{mart}"
-            differences[mart] = [
-                con.execute(f"select count(*) from (from {a} except all from {b})").fetchone()[0]
-                for a, b in ((built, ours), (ours, built))
-            ]
+        differences = {
+            mart: [only_built, only_baseline]
+            for mart, (only_baseline, only_built) in sorted(compare_duckdb_marts(con, "built").items())
+        }
     finally:
         con.close()
     database.unlink(missing_ok=True)

@@ -14,7 +14,7 @@
     Emits a whole select of the relation's columns plus `duplicate_rank` (always 1), for the caller to wrap in
     a CTE. Written with a window and a filter rather than QUALIFY, which Spark SQL lacks.
 -#}
-{% macro deduplicated(relation, key_columns, order_by=none) -%}
+{% macro deduplicated(relation, key_columns, order_by=none, where=none) -%}
     {%- set order = order_by if order_by is not none else delivery_order() -%}
 select *
 from (
@@ -26,9 +26,69 @@ from (
             order by {{ order | join(', ') }}
         ) as duplicate_rank
     from {{ relation }} as source
+    {%- if where %}
+    where {{ where }}
+    {%- endif %}
 
 ) as ranked
 where duplicate_rank = 1
+{%- endmacro %}
+
+{#-
+    Config of the staging models whose deduplication stays within a reporting month (stg_workers, stg_stations,
+    stg_agencies: one row per key and month), per engine. DuckDB: incremental, a run restages only the months
+    raw_months_to_restage names (delete+insert on period_month), and the post-hook deletes the rows whose file
+    left the raw layer (a month whose every file was superseded by files with no clean row). Spark's Parquet
+    tables have no delete: a full table build.
+-#}
+{% macro restaged_by_month_config(raw_table) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- else -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': 'period_month',
+            'on_schema_change': 'fail',
+            'post_hook': "{{ delete_rows_of_files_gone(source('raw', '" ~ raw_table ~ "')) }}",
+        }) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    On an incremental run of a model restaged by month: a boolean SQL expression on the raw relation's rows (alias
+    `source`), true in the months to restage: those with raw rows ingested after the model's newest `ingested_at`
+    (new files and corrected re-sends, also those of a run whose dbt step failed), and those holding rows of a
+    file the raw layer no longer has (superseded: the month's other files may now win its duplicates). None on a
+    full build: every month.
+-#}
+{% macro raw_months_to_restage(raw_relation) -%}
+    {%- if is_incremental() -%}
+        {%- set months -%}
+source._period_month in (
+    select raw._period_month from {{ raw_relation }} as raw
+    where raw._ingested_at > (
+        select coalesce(max(staged.ingested_at), cast('1900-01-01' as timestamp)) from {{ this }} as staged
+    )
+    union
+    select staged.period_month from {{ this }} as staged
+    where not exists (select 1 from {{ raw_relation }} as raw where raw._source_file = staged.source_file)
+)
+        {%- endset -%}
+        {{ return(months) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#-
+    Post-hook of the models restaged by month, on an incremental run: delete the rows whose file the raw layer no
+    longer has. A restaged month holds no such row already; a month with no raw row left is not restaged at all.
+-#}
+{% macro delete_rows_of_files_gone(raw_relation) -%}
+    {%- if is_incremental() -%}
+delete from {{ this }}
+where not exists (select 1 from {{ raw_relation }} as raw where raw._source_file = {{ this }}.source_file)
+    {%- endif -%}
 {%- endmacro %}
 
 {#-

@@ -2,8 +2,9 @@
 rebuilt by month window or by key equal a `--full-refresh` build of the same raw layer, row for row (EXCEPT ALL
 both ways): after a superseded month file that takes a record away, moves a certificate to another person and
 adds a record changing an earlier open version; after a month whose run built only the version models, followed
-by the next month; and after a corrected file withdraws a certificate and a person no other record names. Real dbt runs on a real DuckDB file ingested
-from tiny generated landing files."""
+by the next month; after a corrected file withdraws a certificate and a person no other record names; and after
+every file of a month is re-sent with no record. Real dbt runs on a real DuckDB file ingested from tiny generated
+landing files."""
 
 from __future__ import annotations
 
@@ -108,6 +109,23 @@ def withdrawing_resend(db: Path, landing: Path, month: str) -> tuple[Path, str]:
     raise AssertionError(f"no record of {month} names a certificate and a person found nowhere else")
 
 
+def emptying_resends(landing: Path, month: str) -> list[Path]:
+    """A corrected re-send of every workers file of `month` holding the header and no record: the month is left
+    with no raw row (a region may re-send a month by mistake sent with records)."""
+    files = sorted((landing / "workers").glob(f"*_{month}_*"))
+    header = next(
+        decode(path, path.read_bytes())[0].splitlines()[0]
+        for path in sorted((landing / "workers").glob("*.csv"))
+    )
+    resends = []
+    for path in files:
+        resend = path.with_name(f"{path.name.split('_')[0]}_{month}_持证社工名册_更正.csv")
+        resend.write_text(header + "\n", encoding="utf-8-sig")
+        resends.append(resend)
+    assert resends
+    return resends
+
+
 def run(db: Path, work: Path, *args: str) -> dict[str, str]:
     result = fx.run_dbt(["run", *SELECTION, *args], db, work)
     assert result.success, result.exception or [(r.node.name, r.message) for r in result.result]
@@ -134,13 +152,13 @@ def rebuilt_by_latest_run(db: Path, table: str, key: str) -> tuple[int, int]:
 
 
 def differences_from(db: Path, full: Path) -> dict[str, tuple[int, int]]:
-    """Every intermediate model and mart of `db` against the same table of `full`: (rows only in db's, rows
-    only in full's)."""
+    """Every staging and intermediate model and mart of `db` against the same table of `full`: (rows only in
+    db's, rows only in full's)."""
     with duckdb.connect(str(db), read_only=True) as con:
         con.execute(f"attach '{full}' as full_build (read_only)")
         return {
             f"{schema}.{table}": diff
-            for schema in ("intermediate", "marts")
+            for schema in ("staging", "intermediate", "marts")
             for table, diff in compare_duckdb_marts(con, "full_build", schema).items()
         }
 
@@ -170,6 +188,7 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
     compiled = run(db, tmp_path, *window("2024-02", "2024-03"))
     assert "not exists" in compiled["int_certificate_versions"]
     assert "not exists" in compiled["int_worker_versions"]
+    assert "_ingested_at >" in compiled["stg_workers"]
     assert "built_at >" in compiled["dim_worker"]
     assert "built_at >" in compiled["fct_certifications"]
     assert versions(db) != before_correction
@@ -205,9 +224,20 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
         ).fetchone()
     assert left == (0,)
 
+    # Every region re-sends May with no record: the staging models restaged by month keep no row of it.
+    with duckdb.connect(str(db)) as con:
+        ingest(con, landing, emptying_resends(landing, "2024-05"))
+    run(db, tmp_path, *window("2024-05", "2024-05"))
+    with duckdb.connect(str(db), read_only=True) as con:
+        may = con.execute(
+            "select count(*) from staging.stg_workers where period_month = '2024-05-01'"
+        ).fetchone()
+    assert may == (0,)
+
     full = fx.copy_db(db, tmp_path / "full.duckdb")
     run(full, tmp_path, "--full-refresh")
     rebuilt_by_key = {
+        "staging.stg_workers",
         "intermediate.int_certificate_versions",
         "intermediate.int_worker_versions",
         "marts.dim_worker",

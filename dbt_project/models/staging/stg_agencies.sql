@@ -1,8 +1,14 @@
+{{ config(**restaged_by_month_config('agencies')) }}
+
 with
 
 source as (
 
-    {{ deduplicated(source('raw', 'agencies'), ['agency_uscc', '_period_month']) }}
+    {{ deduplicated(
+        source('raw', 'agencies'),
+        ['agency_uscc', '_period_month'],
+        where=raw_months_to_restage(source('raw', 'agencies')),
+    ) }}
 
 )
 

@@ -1,8 +1,14 @@
+{{ config(**restaged_by_month_config('stations')) }}
+
 with
 
 source as (
 
-    {{ deduplicated(source('raw', 'stations'), ['station_code', '_period_month']) }}
+    {{ deduplicated(
+        source('raw', 'stations'),
+        ['station_code', '_period_month'],
+        where=raw_months_to_restage(source('raw', 'stations')),
+    ) }}
 
 )
 

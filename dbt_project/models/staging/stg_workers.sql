@@ -1,8 +1,14 @@
+{{ config(**restaged_by_month_config('workers')) }}
+
 with
 
 source as (
 
-    {{ deduplicated(source('raw', 'workers'), ['certificate_no', '_period_month']) }}
+    {{ deduplicated(
+        source('raw', 'workers'),
+        ['certificate_no', '_period_month'],
+        where=raw_months_to_restage(source('raw', 'workers')),
+    ) }}
 
 )
 

@@ -12,7 +12,8 @@
 {#-
     One row per `key_columns` of a raw relation: the first by `order_by` (default: the delivery order above).
     Emits a whole select of the relation's columns plus `duplicate_rank` (always 1), for the caller to wrap in
-    a CTE. Written with a window and a filter rather than QUALIFY, which Spark SQL lacks.
+    a CTE. Written with a window and a filter rather than QUALIFY, which Spark SQL lacks. `where`: a condition on
+    the raw rows (alias `source`) applied before deduplicating, or none.
 -#}
 {% macro deduplicated(relation, key_columns, order_by=none, where=none) -%}
     {%- set order = order_by if order_by is not none else delivery_order() -%}

@@ -41,14 +41,36 @@
             'tags': month_window_tags(),
         }) }}
     {%- else -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': month_column,
-            'on_schema_change': 'fail',
-            'tags': month_window_tags(),
-        }) }}
+        {{ return(duckdb_delete_insert_config(month_column, tags=month_window_tags())) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The DuckDB config every incremental model shares: delete+insert on `unique_key` (a run's rows replace every
+    row with the same key), a failed run when the columns changed (`--full-refresh` rebuilds the table), and the
+    model's hooks (`{'pre_hook': ...}` or `{'post_hook': ...}`) and tags.
+-#}
+{% macro duckdb_delete_insert_config(unique_key, hooks={}, tags=[]) -%}
+    {%- set config = {
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': unique_key,
+        'on_schema_change': 'fail',
+        'tags': tags,
+    } -%}
+    {%- do config.update(hooks) -%}
+    {{ return(config) }}
+{%- endmacro %}
+
+{#-
+    Incremental on DuckDB (duckdb_delete_insert_config); on Spark, whose Parquet tables have no delete, a whole
+    table built every run.
+-#}
+{% macro incremental_on_duckdb_config(unique_key, hooks={}, tags=[]) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table', 'tags': tags}) }}
+    {%- endif -%}
+    {{ return(duckdb_delete_insert_config(unique_key, hooks, tags)) }}
 {%- endmacro %}
 
 {#-
@@ -59,18 +81,11 @@
     no delete: a full table build.
 -#}
 {% macro version_history_config(key_column) -%}
-    {%- if target.type == 'spark' -%}
-        {{ return({'materialized': 'table', 'tags': month_window_tags()}) }}
-    {%- else -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': key_column,
-            'on_schema_change': 'fail',
-            'pre_hook': "{{ delete_versions_starting_in_window('" ~ key_column ~ "') }}",
-            'tags': month_window_tags(),
-        }) }}
-    {%- endif -%}
+    {{ return(incremental_on_duckdb_config(
+        key_column,
+        hooks={'pre_hook': "{{ delete_versions_starting_in_window('" ~ key_column ~ "') }}"},
+        tags=month_window_tags(),
+    )) }}
 {%- endmacro %}
 
 {#-
@@ -126,7 +141,7 @@ where not exists (
 {% macro built_after_own_rows(column) -%}
     {%- set own_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {%- if 'built_at' in own_columns -%}
-({{ column }} > (select coalesce(max(own.built_at), cast('1900-01-01' as timestamp)) from {{ this }} as own))
+({{ column }} > {{ newest_in_this('built_at') }})
     {%- else -%}
 (1 = 1)
     {%- endif -%}
@@ -139,30 +154,31 @@ where not exists (
     name) no longer holds. Spark's Parquet tables have no delete: a full table build.
 -#}
 {% macro rebuilt_by_key_config(key_column, upstream) -%}
-    {%- if target.type == 'spark' -%}
-        {{ return({'materialized': 'table'}) }}
-    {%- else -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': key_column,
-            'on_schema_change': 'fail',
-            'pre_hook': "{{ delete_keys_gone('" ~ key_column ~ "', ref('" ~ upstream ~ "')) }}",
-        }) }}
-    {%- endif -%}
+    {{ return(incremental_on_duckdb_config(
+        key_column, hooks={'pre_hook': "{{ delete_keys_gone('" ~ key_column ~ "', ref('" ~ upstream ~ "')) }}"}
+    )) }}
 {%- endmacro %}
 
 {#-
-    Pre-hook of the marts rebuilt key by key, on an incremental run: delete the keys `upstream` no longer holds
-    (a superseded file took away every record of a certificate, or of a person). The keys it still holds are
-    replaced by delete+insert.
+    Hook of an incremental model, on an incremental run: delete the rows whose `key_column` value `upstream` no
+    longer holds (in its column `upstream_column`, by default the same name). The marts rebuilt by key run it
+    first: a superseded file took away every record of a certificate, or of a person (the keys still held are
+    replaced by delete+insert). The staging models restaged by month run it last, on the source file.
 -#}
-{% macro delete_keys_gone(key_column, upstream) -%}
+{% macro delete_keys_gone(key_column, upstream, upstream_column=none) -%}
     {%- if is_incremental() -%}
 delete from {{ this }}
 where not exists (
     select 1 from {{ upstream }} as upstream
-    where upstream.{{ key_column }} = {{ this }}.{{ key_column }}
+    where upstream.{{ upstream_column or key_column }} = {{ this }}.{{ key_column }}
 )
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The newest value of `column` among the model's own rows, as a scalar subquery (1900-01-01 while the model is
+    empty): the watermark of the models that rebuild what was written after their last run.
+-#}
+{% macro newest_in_this(column) -%}
+(select coalesce(max(own.{{ column }}), cast('1900-01-01' as timestamp)) from {{ this }} as own)
 {%- endmacro %}

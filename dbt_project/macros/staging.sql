@@ -39,21 +39,15 @@ where duplicate_rank = 1
     Config of the staging models whose deduplication stays within a reporting month (stg_workers, stg_stations,
     stg_agencies: one row per key and month), per engine. DuckDB: incremental, a run restages only the months
     raw_months_to_restage names (delete+insert on period_month), and the post-hook deletes the rows whose file
-    left the raw layer (a month whose every file was superseded by files with no clean row). Spark's Parquet
-    tables have no delete: a full table build.
+    left the raw layer (delete_keys_gone on source_file: a restaged month holds no such row already, but a month
+    whose every file was superseded by files with no clean row is not restaged at all). Spark: a full table
+    build.
 -#}
 {% macro restaged_by_month_config(raw_table) -%}
-    {%- if target.type == 'spark' -%}
-        {{ return({'materialized': 'table'}) }}
-    {%- else -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': 'period_month',
-            'on_schema_change': 'fail',
-            'post_hook': "{{ delete_rows_of_files_gone(source('raw', '" ~ raw_table ~ "')) }}",
-        }) }}
-    {%- endif -%}
+    {{ return(incremental_on_duckdb_config(
+        'period_month',
+        hooks={'post_hook': "{{ delete_keys_gone('source_file', source('raw', '" ~ raw_table ~ "'), '_source_file') }}"},
+    )) }}
 {%- endmacro %}
 
 {#-
@@ -68,9 +62,7 @@ where duplicate_rank = 1
         {%- set months -%}
 source._period_month in (
     select raw._period_month from {{ raw_relation }} as raw
-    where raw._ingested_at > (
-        select coalesce(max(staged.ingested_at), cast('1900-01-01' as timestamp)) from {{ this }} as staged
-    )
+    where raw._ingested_at > {{ newest_in_this('ingested_at') }}
     union
     select staged.period_month from {{ this }} as staged
     where not exists (select 1 from {{ raw_relation }} as raw where raw._source_file = staged.source_file)
@@ -79,17 +71,6 @@ source._period_month in (
         {{ return(months) }}
     {%- endif -%}
     {{ return(none) }}
-{%- endmacro %}
-
-{#-
-    Post-hook of the models restaged by month, on an incremental run: delete the rows whose file the raw layer no
-    longer has. A restaged month holds no such row already; a month with no raw row left is not restaged at all.
--#}
-{% macro delete_rows_of_files_gone(raw_relation) -%}
-    {%- if is_incremental() -%}
-delete from {{ this }}
-where not exists (select 1 from {{ raw_relation }} as raw where raw._source_file = {{ this }}.source_file)
-    {%- endif -%}
 {%- endmacro %}
 
 {#-

@@ -33,8 +33,10 @@ test-fast: install
 	$(BIN)/python -m pytest tests/unit -q
 
 # The Dagster UI and daemon the `dg` way (orchestration/dg.toml: the project; shegong/defs: its definitions).
+# DAGSTER_EVENT_BATCH_SIZE: the runs the UI and the daemon launch hand the storage their partition events in
+# batches, as `shegong run` does (shegong/dagster_internals.py, SqliteEventLogWritingBatches).
 dev: install
-	cd orchestration && ../$(BIN)/dg dev
+	cd orchestration && DAGSTER_EVENT_BATCH_SIZE=$${DAGSTER_EVENT_BATCH_SIZE:-1000} ../$(BIN)/dg dev
 
 # dbt docs built into their own target folder (dbt_project/target stays the manifest Dagster loads), then
 # served on http://127.0.0.1:$(DOCS_PORT) until Ctrl-C. The catalog (column types) is read from the build warehouse.

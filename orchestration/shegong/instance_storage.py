@@ -13,8 +13,9 @@ is kept). PostgreSQL needs the `postgres` extra (`pip install -e '.[postgres]'`:
 release paired with dagster 1.13.27); `make install` installs it for development and tests.
 
 Dagster's `storage:` block is a selector (sqlite | postgres | custom) without conditionals, so this class is
-the `custom` storage: it returns Dagster's own SQLite or PostgreSQL storage object, built per process from the
-environment (the daemon, webserver and run workers each rehydrate it from dagster.yaml).
+the `custom` storage: it returns Dagster's own SQLite storage (its event log writing a batch of events in one
+transaction, shegong.dagster_internals) or PostgreSQL storage, built per process from the environment (the
+daemon, webserver and run workers each rehydrate it from dagster.yaml).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from dagster import Field, StringSource
 from shegong.dagster_internals import (
     ConfigurableClass,
     ConfigurableClassData,
-    DagsterSqliteStorage,
     DagsterStorage,
+    SqliteStorageWritingBatches,
 )
 
 PG_URL_ENV = "SHEGONG_PG_URL"
@@ -88,7 +89,8 @@ def sqlite_dir(base_dir: str, environ: Mapping[str, str] | None = None) -> str:
 
 
 class ShegongStorage(DagsterStorage, ConfigurableClass):
-    """Factory only: from_config_value returns a DagsterSqliteStorage or a DagsterPostgresStorage."""
+    """Factory only: from_config_value returns Dagster's SQLite storage (writing event batches in one transaction,
+    shegong.dagster_internals.SqliteStorageWritingBatches) or a DagsterPostgresStorage."""
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
@@ -100,7 +102,7 @@ class ShegongStorage(DagsterStorage, ConfigurableClass):
     ) -> DagsterStorage:
         url = postgres_url()
         if url is None:
-            return DagsterSqliteStorage.from_local(sqlite_dir(config_value["base_dir"]))
+            return SqliteStorageWritingBatches.from_local(sqlite_dir(config_value["base_dir"]))
         try:
             from dagster_postgres import DagsterPostgresStorage
         except ImportError as exc:

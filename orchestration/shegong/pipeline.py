@@ -49,22 +49,31 @@ class NothingToBuild(RuntimeError):
 
 
 @contextlib.contextmanager
-def _one_planned_event_per_asset() -> Iterator[None]:
-    """A report run covers every document partition (thousands at scale), and Dagster writes one "planned"
-    event per partition when it creates the run: ~20 ms each in SQLite storage, 44 s for 2,000 documents.
-    Dagster's own switch makes it one event per asset. Its trade-off: a failed run does not mark each of its
-    partitions failed; the run's failure and the per-document table in the asset's metadata still say which
-    document failed (and an unreadable document does not fail the run: it is recorded as rejected)."""
-    name = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
-    previous = os.environ.get(name)
-    os.environ[name] = "true"
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The variables set for the duration of the block (then as they were): Dagster reads these switches from
+    the environment of the process that runs and stores the events."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# A report run covers every document partition (thousands at scale), and Dagster writes one "planned" event per
+# partition when it creates the run: ~20 ms each in SQLite storage, 44 s for 2,000 documents. Dagster's own
+# switch makes it one event per asset. Its trade-off: a failed run does not mark each of its partitions failed;
+# the run's failure and the per-document table in the asset's metadata still say which document failed (and an
+# unreadable document does not fail the run: it is recorded as rejected).
+ONE_PLANNED_EVENT_PER_ASSET = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+# Dagster hands the event storage a step's partition materializations (2,000 for a full report run) and a run's
+# planned events as batches, which the project's SQLite storage writes in one transaction (PostgreSQL's does
+# too): 3.6 s instead of 16 s for 2,000 documents (shegong.dagster_internals.SqliteEventLogWritingBatches).
+EVENT_BATCHES = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
 
 
 @dataclass
@@ -303,7 +312,7 @@ def _run_pipeline(
         # The run's range: from the first to the last of its documents (in the partitions' order).
         keys = [k for k in instance.get_dynamic_partitions(report_partitions.name) if k in docs]
         job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
-        with _one_planned_event_per_asset():
+        with _environment(EVENT_BATCHES | ONE_PLANNED_EVENT_PER_ASSET):
             result = job.execute_in_process(
                 instance=instance,
                 run_config=QUIET,
@@ -319,13 +328,14 @@ def _run_pipeline(
     summary.months = (first[:7], last[:7])
     job = defs.resolve_job_def("warehouse_build").with_logger_defs(loggers)
     run_config = QUIET | (full_refresh_run_config() if plan.full_refresh else {})
-    result = job.execute_in_process(
-        instance=instance,
-        run_config=run_config,
-        raise_on_error=False,
-        asset_selection=plan.assets,
-        tags={**partition_range_tags(first, last), **in_process_run_tags()},
-    )
+    with _environment(EVENT_BATCHES):
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+            asset_selection=plan.assets,
+            tags={**partition_range_tags(first, last), **in_process_run_tags()},
+        )
     _collect(result, summary, defs)
     summary.success = result.success
     if not result.success:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shegong.config import PROJECT_DIR
 from shegong_tools.bench.stages import EXTRACT, INGEST
 
 SEED = 20241
@@ -125,7 +126,11 @@ def _environment(run: Path, landing: Path) -> dict[str, str]:
     warehouse = run / "warehouse"
     home = run / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    # The project's instance settings (its storage, pools, run monitoring), so the runs record their events as
+    # `shegong run`'s do; the storage folder is resolved against this DAGSTER_HOME.
+    shutil.copyfile(PROJECT_DIR / "dagster.yaml", home / "dagster.yaml")
+    for name in [n for n in env if n == "SHEGONG_PG_URL" or n.startswith("DAGSTER_PG_")]:
+        del env[name]  # the bench's own SQLite storage, never a server the environment names
     env.update(
         SHEGONG_LANDING=str(landing),
         SHEGONG_WAREHOUSE_DIR=str(warehouse),

@@ -1,0 +1,138 @@
+"""The project's SQLite event log writes the batches Dagster hands it in one transaction per file: the same rows,
+in both files, as Dagster's own SQLite storage writing the events one at a time; a batch that fails leaves
+nothing behind. Real Dagster runs against real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from shegong.dagster_internals import SqliteEventLogWritingBatches, partition_range_tags
+
+DOCUMENTS = [f"doc-{i:03d}.txt" for i in range(120)]
+documents = dg.DynamicPartitionsDefinition(name="documents")
+
+
+@dg.asset(
+    partitions_def=documents,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[dg.AssetCheckSpec("has_rows", asset="extracted")],
+)
+def extracted(context):
+    yield dg.MaterializeResult(metadata={"documents": len(context.partition_keys)})
+    yield dg.AssetCheckResult(check_name="has_rows", passed=True)
+
+
+def _instance(home: Path, storage: str) -> dg.DagsterInstance:
+    home.mkdir()
+    if storage == "project":
+        block = (
+            "storage:\n  custom:\n    module: shegong.instance_storage\n    class: ShegongStorage\n"
+            f"    config:\n      base_dir: {home / 'storage'}\n"
+        )
+    else:
+        block = f"storage:\n  sqlite:\n    base_dir: {home / 'storage'}\n"
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n" + block, encoding="utf-8")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    instance.add_dynamic_partitions(documents.name, DOCUMENTS)
+    job = dg.Definitions(assets=[extracted]).resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        instance=instance, tags=partition_range_tags(DOCUMENTS[0], DOCUMENTS[-1]), raise_on_error=True
+    )
+
+
+def _rows(home: Path, shard: str) -> dict[str, list[tuple]]:
+    """What a file holds, without ids, times and data versions (they differ from run to run)."""
+    path = home / "storage" / "history" / "runs" / f"{shard}.db"
+    queries = {
+        "events": "select dagster_event_type, asset_key, partition, step_key from event_logs",
+        "asset_keys": "select asset_key from asset_keys",
+        "event_tags": "select asset_key, key, iif(key = 'dagster/data_version', null, value) from asset_event_tags",
+        "check_executions": "select asset_key, check_name, partition, execution_status from asset_check_executions",
+    }
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
+        return {
+            name: sorted(con.execute(sql).fetchall(), key=repr)
+            for name, sql in queries.items()
+            if sql.split(" from ")[1].split()[0] in tables
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def no_postgres(monkeypatch):
+    for name in ("SHEGONG_PG_URL", "DAGSTER_PG_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_batched_run_stores_what_dagsters_storage_stores_one_event_at_a_time(
+    tmp_path, monkeypatch, no_postgres
+):
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    ours = _instance(tmp_path / "ours", "project")
+    assert isinstance(ours.event_log_storage, SqliteEventLogWritingBatches)
+    batches: list[int] = []
+    store_batch = ours.event_log_storage.store_event_batch
+
+    def counting(events):
+        batches.append(len(events))
+        store_batch(events)
+
+    monkeypatch.setattr(ours.event_log_storage, "store_event_batch", counting)
+    ours_run = _materialize(ours)
+
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")  # Dagster's storage, event by event
+    theirs = _instance(tmp_path / "theirs", "sqlite")
+    assert type(theirs.event_log_storage).__name__ == "SqliteEventLogStorage"
+    theirs_run = _materialize(theirs)
+
+    # The run's 120 partition materializations came as one batch, and the run's planned events as another.
+    assert len(DOCUMENTS) in batches and len(batches) >= 2, batches
+    assert ours.get_materialized_partitions(extracted.key) == set(DOCUMENTS)
+    assert ours.get_materialized_partitions(extracted.key) == theirs.get_materialized_partitions(
+        extracted.key
+    )
+    index_ours, index_theirs = _rows(tmp_path / "ours", "index"), _rows(tmp_path / "theirs", "index")
+    assert index_ours == index_theirs
+    materialized = [e for e in index_ours["events"] if e[0] == "ASSET_MATERIALIZATION"]
+    assert sorted(e[2] for e in materialized) == DOCUMENTS
+    assert ("extracted", "has_rows", None, "SUCCEEDED") in [
+        (key.strip('["]'), *rest) for key, *rest in index_ours["check_executions"]
+    ]
+    assert _rows(tmp_path / "ours", ours_run.run_id) == _rows(tmp_path / "theirs", theirs_run.run_id)
+    # Read back through Dagster's API: the latest materialization is one of the run's partitions.
+    latest = ours.get_latest_materialization_event(extracted.key)
+    assert latest is not None and latest.run_id == ours_run.run_id
+
+
+def test_a_batch_that_fails_leaves_neither_file_changed(tmp_path, monkeypatch, no_postgres):
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    instance = _instance(tmp_path / "home", "project")
+    run = _materialize(instance)
+    materializations = [
+        record.event_log_entry
+        for record in instance.get_records_for_run(run.run_id, limit=10_000).records
+        if record.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+    ]
+    before = _rows(tmp_path / "home", "index")
+    copied = [event._replace(run_id="copied-run") for event in materializations[:5]]
+    # The last event names a run whose file cannot be created: the batch fails after writing the others.
+    unwritable = materializations[5]._replace(run_id="no-such-folder/run")
+    storage = instance.event_log_storage
+    with pytest.raises(Exception, match="unable to open database file"):
+        storage.store_event_batch([*copied, unwritable])
+    assert _rows(tmp_path / "home", "index") == before
+    assert _rows(tmp_path / "home", "copied-run")["events"] == []
+    # The storage is usable afterwards, by batch and event by event.
+    storage.store_event_batch(copied)
+    storage.store_event(copied[0])
+    assert len(_rows(tmp_path / "home", "copied-run")["events"]) == 6

@@ -171,15 +171,17 @@ def test_a_build_file_in_another_storage_version_is_converted_once(tmp_path):
     "change",
     [
         "update t set v = 'b' where k = 2",  # one value
-        "insert into t values (1, 'a')",  # a duplicated row
-        "alter table t rename column v to w",  # a column's name
+        "insert into t values (1, 'a', '1')",  # a duplicated row
+        "alter table t rename column v to x",  # a column's name
         "alter table t alter column k type integer",  # a column's type
         "delete from t where k = 3",
+        "update t set v = null where k = 2",  # a value gone
+        "update t set v = k::varchar, w = 'a' where k = 1",  # two values swapped between columns
     ],
 )
 def test_any_change_of_content_or_shape_changes_the_fingerprint(change):
     con = duckdb.connect()
-    con.execute("create table t as select i as k, 'a' as v from range(5) t(i)")
+    con.execute("create table t as select i as k, 'a' as v, i::varchar as w from range(5) t(i)")
     before = table_fingerprints(con, "memory")["main.t"]
     con.execute(change)
     assert table_fingerprints(con, "memory")["main.t"] != before

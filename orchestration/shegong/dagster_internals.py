@@ -74,18 +74,20 @@ def without_current_state_storage() -> Iterator[None]:
 class SqliteEventLogWritingBatches(SqliteEventLogStorage):
     """Dagster's SQLite event log, which stores a batch of events as Dagster's own `store_event` stores each of
     them, but in one transaction per database file (the run's file, the index file) instead of a connection,
-    a commit and a close per event and file. A batch that fails is rolled back whole, and Dagster then stores
-    its events one at a time (`DagsterInstance.handle_new_event`).
+    a commit and a close per event and file. A batch that fails before its commits is rolled back whole, and
+    Dagster then stores its events one at a time (`DagsterInstance.handle_new_event`). The two files commit one
+    after the other, the run's first, as each event does in Dagster's own storage: a failure between the two
+    commits leaves the batch in the run's file only, where the events stored again one at a time then appear
+    twice (Dagster's storage leaves one event so).
 
     While a batch is written, the thread writing it holds the storage's lock (other threads wait, as they wait
     for any write), and `_connect`, the method every read and write of the storage opens its connections with,
     hands that thread the batch's open connection to the file instead of a new one."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._batch: dict[str, Connection] | None = None
-        self._batch_thread: int | None = None
-        self._batch_resources: contextlib.ExitStack | None = None
+    # Class attributes, not set in __init__: Dagster's __init__ already connects (to index a new event log).
+    _batch: dict[str, Connection] | None = None
+    _batch_thread: int | None = None
+    _batch_resources: contextlib.ExitStack | None = None
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         with self._db_lock, contextlib.ExitStack() as resources:
@@ -137,5 +139,7 @@ class SqliteStorageWritingBatches(DagsterSqliteStorage):
     """Dagster's SQLite storage (the same files under `base_dir`) with the event log that writes batches."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        # Dagster's __init__ builds its own event log on the same folder (its first start creates the index
+        # file); this one takes its place before the instance registers the storages.
         super().__init__(base_dir, inst_data)
         self._event_log_storage = SqliteEventLogWritingBatches(_event_logs_directory(base_dir))

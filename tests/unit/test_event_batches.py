@@ -136,3 +136,10 @@ def test_a_batch_that_fails_leaves_neither_file_changed(tmp_path, monkeypatch, n
     storage.store_event_batch(copied)
     storage.store_event(copied[0])
     assert len(_rows(tmp_path / "home", "copied-run")["events"]) == 6
+
+
+def test_the_event_log_starts_on_a_folder_of_its_own(tmp_path):
+    """Started first on an empty folder, Dagster's initialisation indexes the new event log through `_connect`."""
+    storage = SqliteEventLogWritingBatches(str(tmp_path / "events"))
+    assert (tmp_path / "events" / "index.db").is_file()
+    assert storage.get_asset_records() == []

@@ -34,7 +34,7 @@ test-fast: install
 
 # The Dagster UI and daemon the `dg` way (orchestration/dg.toml: the project; shegong/defs: its definitions).
 # DAGSTER_EVENT_BATCH_SIZE: the runs the UI and the daemon launch hand the storage their partition events in
-# batches, as `shegong run` does (shegong/dagster_internals.py, SqliteEventLogWritingBatches).
+# batches, as `shegong run` does (shegong/dagster_internals.py, ShegongSqliteEventLog).
 dev: install
 	cd orchestration && DAGSTER_EVENT_BATCH_SIZE=$${DAGSTER_EVENT_BATCH_SIZE:-1000} ../$(BIN)/dg dev
 

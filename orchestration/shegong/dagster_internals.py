@@ -7,12 +7,14 @@ Why each is needed — none has a public equivalent in Dagster 1.13:
   requested with these two tags; Dagster's own backfill daemon writes them;
 - the storage base classes: `shegong.instance_storage.ShegongStorage` chooses SQLite or PostgreSQL from the
   environment at start-up, as a configurable storage class in `dagster.yaml`;
-- the SQLite event log's connection method: Dagster's SQLite event log has no batch write (its PostgreSQL one
-  has), so every event opens, commits and closes its run's database file and, for asset events, the index file
-  too: ~8 ms an event, 16 s for the 2,000 document partitions of a full report run. `SqliteStorageWritingBatches`
-  writes the batches Dagster hands it in one transaction per file (`SqliteEventLogWritingBatches`). Dagster
-  hands a storage batches (a step's partition materializations, a run's planned events) only in a process whose
-  DAGSTER_EVENT_BATCH_SIZE is above 0: `shegong run` sets it for its runs, `make dev` for the UI's;
+- the SQLite event log's connection method: Dagster's SQLite event log creates an engine per connection (so
+  SQLAlchemy compiles every statement afresh) and has no batch write (its PostgreSQL one has): every event
+  opens, commits and closes its run's database file and, for asset events, the index file too, ~8 ms an event,
+  16 s for the 2,000 document partitions of a full report run. `ShegongSqliteStorage` has an event log
+  (`ShegongSqliteEventLog`) that keeps an engine per file and writes the batches Dagster hands it in one
+  transaction per file. Dagster hands a storage batches (a step's partition materializations, a run's planned
+  events) only in a process whose DAGSTER_EVENT_BATCH_SIZE is above 0: `shegong run` sets it for its runs,
+  `make dev` for the UI's;
 - the instigator and tick types: reading back the tick retention `dagster.yaml` configures (tests);
 - the current state-storage context variable: Dagster keeps the last entered instance's state storage there, and
   a test that opens an instance from a ref and never closes it leaves a dead reference every later Definitions
@@ -21,6 +23,7 @@ Why each is needed — none has a public equivalent in Dagster 1.13:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,7 +39,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 __all__ = [
@@ -47,9 +50,9 @@ __all__ = [
     "DagsterSqliteStorage",
     "DagsterStorage",
     "InstigatorType",
-    "SqliteEventLogWritingBatches",
+    "ShegongSqliteEventLog",
+    "ShegongSqliteStorage",
     "SqliteRunStorage",
-    "SqliteStorageWritingBatches",
     "TickStatus",
     "partition_range_tags",
     "without_current_state_storage",
@@ -71,20 +74,31 @@ def without_current_state_storage() -> Iterator[None]:
         _current_storage.reset(token)
 
 
-class SqliteEventLogWritingBatches(SqliteEventLogStorage):
-    """Dagster's SQLite event log, which stores a batch of events as Dagster's own `store_event` stores each of
-    them, but in one transaction per database file (the run's file, the index file) instead of a connection,
-    a commit and a close per event and file. A batch that fails before its commits is rolled back whole, and
-    Dagster then stores its events one at a time (`DagsterInstance.handle_new_event`). The two files commit one
-    after the other, the run's first, as each event does in Dagster's own storage: a failure between the two
-    commits leaves the batch in the run's file only, where the events stored again one at a time then appear
-    twice (Dagster's storage leaves one event so).
+class ShegongSqliteEventLog(SqliteEventLogStorage):
+    """Dagster's SQLite event log, storing every event with Dagster's own code, with two differences in how it
+    connects to the files (the index file, one file per run):
 
+    - **One SQLAlchemy engine per file**, kept (the most recent `ENGINES_KEPT` files), where Dagster creates and
+      disposes of an engine for every connection it opens (two or three per event), so that SQLAlchemy compiles
+      each statement afresh every time: a third of the time an event takes.
+    - **Batches in one transaction per file.** Dagster hands a storage a batch of events (a step's partition
+      materializations, a run's planned events) when DAGSTER_EVENT_BATCH_SIZE is set; its PostgreSQL storage
+      writes a batch at once, its SQLite storage one event at a time, opening, committing and closing each file
+      per event. This one stores the batch's events in one open transaction per file. A batch that fails before
+      its commits is rolled back whole, and Dagster then stores its events one at a time
+      (`DagsterInstance.handle_new_event`). The two files commit one after the other, the run's first, as each
+      event does in Dagster's own storage: a failure between the two commits leaves the batch in the run's file
+      only, where the events stored again one at a time then appear twice (Dagster's storage leaves one event
+      so).
+
+    `_connect` is the method every read and write of Dagster's SQLite event log opens its connections with.
     While a batch is written, the thread writing it holds the storage's lock (other threads wait, as they wait
-    for any write), and `_connect`, the method every read and write of the storage opens its connections with,
-    hands that thread the batch's open connection to the file instead of a new one."""
+    for any write), and `_connect` hands that thread the batch's open connection to the file."""
+
+    ENGINES_KEPT = 64
 
     # Class attributes, not set in __init__: Dagster's __init__ already connects (to index a new event log).
+    _engines: collections.OrderedDict[str, Engine] | None = None
     _batch: dict[str, Connection] | None = None
     _batch_thread: int | None = None
     _batch_resources: contextlib.ExitStack | None = None
@@ -107,39 +121,56 @@ class SqliteEventLogWritingBatches(SqliteEventLogStorage):
 
     @contextlib.contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        if self._batch is None or self._batch_thread != threading.get_ident():
-            with super()._connect(shard) as connection:
-                yield connection
+        if self._batch is not None and self._batch_thread == threading.get_ident():
+            yield self._batch.get(shard) or self._open_in_batch(shard)
             return
-        connection = self._batch.get(shard)
-        if connection is None:
-            connection = self._open_in_batch(shard)
-        yield connection
+        # As SqliteEventLogStorage._connect, with the file's kept engine.
+        with self._db_lock, self._engine(shard).connect() as connection, connection.begin():
+            yield connection
 
-    def _open_in_batch(self, shard: str) -> Connection:
-        """A connection to the shard's file in an open transaction, closed with the batch; as
-        SqliteEventLogStorage._connect opens it (the file created on first use)."""
-        assert self._batch is not None and self._batch_resources is not None
+    def _engine(self, shard: str) -> Engine:
+        """The file's engine, created (and the file with it, on first use) as Dagster creates its engines. The
+        caller holds the storage's lock."""
+        if self._engines is None:
+            self._engines = collections.OrderedDict()
+        engine = self._engines.get(shard)
+        if engine is not None:
+            self._engines.move_to_end(shard)
+            return engine
         engine = sqlalchemy.create_engine(
             self.conn_string_for_shard(shard),
             poolclass=NullPool,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
         )
-        self._batch_resources.callback(engine.dispose)
         if shard not in self._initialized_dbs:
             self._initdb(engine)
             self._initialized_dbs.add(shard)
-        connection = self._batch_resources.enter_context(engine.connect())
+        self._engines[shard] = engine
+        while len(self._engines) > self.ENGINES_KEPT:
+            self._engines.popitem(last=False)[1].dispose()
+        return engine
+
+    def _open_in_batch(self, shard: str) -> Connection:
+        """A connection to the file in an open transaction, closed with the batch."""
+        assert self._batch is not None and self._batch_resources is not None
+        connection = self._batch_resources.enter_context(self._engine(shard).connect())
         connection.begin()
         self._batch[shard] = connection
         return connection
 
+    def dispose(self) -> None:
+        super().dispose()
+        with self._db_lock:
+            for engine in (self._engines or {}).values():
+                engine.dispose()
+            self._engines = None
 
-class SqliteStorageWritingBatches(DagsterSqliteStorage):
-    """Dagster's SQLite storage (the same files under `base_dir`) with the event log that writes batches."""
+
+class ShegongSqliteStorage(DagsterSqliteStorage):
+    """Dagster's SQLite storage (the same files under `base_dir`) with the project's event log."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         # Dagster's __init__ builds its own event log on the same folder (its first start creates the index
         # file); this one takes its place before the instance registers the storages.
         super().__init__(base_dir, inst_data)
-        self._event_log_storage = SqliteEventLogWritingBatches(_event_logs_directory(base_dir))
+        self._event_log_storage = ShegongSqliteEventLog(_event_logs_directory(base_dir))

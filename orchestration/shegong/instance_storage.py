@@ -32,7 +32,7 @@ from shegong.dagster_internals import (
     ConfigurableClass,
     ConfigurableClassData,
     DagsterStorage,
-    SqliteStorageWritingBatches,
+    ShegongSqliteStorage,
 )
 
 PG_URL_ENV = "SHEGONG_PG_URL"
@@ -90,7 +90,7 @@ def sqlite_dir(base_dir: str, environ: Mapping[str, str] | None = None) -> str:
 
 class ShegongStorage(DagsterStorage, ConfigurableClass):
     """Factory only: from_config_value returns Dagster's SQLite storage (writing event batches in one transaction,
-    shegong.dagster_internals.SqliteStorageWritingBatches) or a DagsterPostgresStorage."""
+    shegong.dagster_internals.ShegongSqliteStorage) or a DagsterPostgresStorage."""
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
@@ -102,7 +102,7 @@ class ShegongStorage(DagsterStorage, ConfigurableClass):
     ) -> DagsterStorage:
         url = postgres_url()
         if url is None:
-            return SqliteStorageWritingBatches.from_local(sqlite_dir(config_value["base_dir"]))
+            return ShegongSqliteStorage.from_local(sqlite_dir(config_value["base_dir"]))
         try:
             from dagster_postgres import DagsterPostgresStorage
         except ImportError as exc:

@@ -72,7 +72,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 ONE_PLANNED_EVENT_PER_ASSET = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 # Dagster hands the event storage a step's partition materializations (2,000 for a full report run) and a run's
 # planned events as batches, which the project's SQLite storage writes in one transaction (PostgreSQL's does
-# too): 3.6 s instead of 16 s for 2,000 documents (shegong.dagster_internals.SqliteEventLogWritingBatches).
+# too): 3.6 s instead of 16 s for 2,000 documents (shegong.dagster_internals.ShegongSqliteEventLog).
 EVENT_BATCHES = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
 
 

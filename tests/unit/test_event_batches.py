@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shegong.dagster_internals import SqliteEventLogWritingBatches, partition_range_tags
+from shegong.dagster_internals import ShegongSqliteEventLog, partition_range_tags
 
 DOCUMENTS = [f"doc-{i:03d}.txt" for i in range(120)]
 documents = dg.DynamicPartitionsDefinition(name="documents")
@@ -79,7 +79,7 @@ def test_a_batched_run_stores_what_dagsters_storage_stores_one_event_at_a_time(
 ):
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
     ours = _instance(tmp_path / "ours", "project")
-    assert isinstance(ours.event_log_storage, SqliteEventLogWritingBatches)
+    assert isinstance(ours.event_log_storage, ShegongSqliteEventLog)
     batches: list[int] = []
     store_batch = ours.event_log_storage.store_event_batch
 
@@ -140,6 +140,20 @@ def test_a_batch_that_fails_leaves_neither_file_changed(tmp_path, monkeypatch, n
 
 def test_the_event_log_starts_on_a_folder_of_its_own(tmp_path):
     """Started first on an empty folder, Dagster's initialisation indexes the new event log through `_connect`."""
-    storage = SqliteEventLogWritingBatches(str(tmp_path / "events"))
+    storage = ShegongSqliteEventLog(str(tmp_path / "events"))
     assert (tmp_path / "events" / "index.db").is_file()
     assert storage.get_asset_records() == []
+
+
+def test_the_event_log_keeps_an_engine_for_the_most_recent_files_only(tmp_path, monkeypatch, no_postgres):
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+    instance = _instance(tmp_path / "home", "project")
+    storage = instance.event_log_storage
+    monkeypatch.setattr(storage, "ENGINES_KEPT", 2)
+    runs = [_materialize(instance).run_id for _ in range(3)]
+    assert len(storage._engines) == 2 and runs[0] not in storage._engines
+    # Every run's events read back, the evicted file's through a new engine.
+    for run_id in runs:
+        assert len(instance.get_records_for_run(run_id, limit=10_000).records) > len(DOCUMENTS)
+    storage.dispose()
+    assert storage._engines is None

@@ -77,6 +77,13 @@ def ingest(resource, first_month: str, last_month: str) -> None:
         assert registries.success
 
 
+# The local Spark Thrift server's known fault: now and then, closing a session makes Hive build a client that
+# registers every Hive function, whose registry needs Hive LLAP classes pyspark does not ship
+# (NoClassDefFoundError: org/apache/hadoop/hive/llap/security/LlapSigner$Signable); dbt then reports the model it
+# had just built as an error. Seen in CI on a fresh server's first models; docs/operations.md.
+SPARK_SESSION_CLOSE_FAULT = "LlapSigner"
+
+
 def _dbt_command(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, str]:
     paths = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     outputs = ["--target-path", env["DBT_TARGET_PATH"], "--log-path", env["DBT_LOG_PATH"]]
@@ -101,14 +108,14 @@ def _server_errors(server: LocalThriftServer) -> str:
 def dbt(env: dict[str, str], target: str, *args: str, server: LocalThriftServer | None = None) -> None:
     """dbt against a target; the errors (dbt's and, on Spark, the server log's) in the failure message.
 
-    On Spark a failed invocation is retried once (`dbt retry`: its failed nodes and those after them), and the
-    first failure is printed to stderr: CI's Spark build once failed one model (stg_gazetteer, 1.6 s, the
-    server's message not kept) that passed in every other run. A failure that repeats fails the test."""
+    On Spark, an invocation failed by the server's known fault (`SPARK_SESSION_CLOSE_FAULT`) is retried once
+    (`dbt retry`: its failed nodes and those after them), the first failure printed to stderr. Any other
+    failure, or the fault twice, fails the test."""
     started = time.monotonic()
     done, errors = _dbt_command(env, *args, "--target", target)
-    if done.returncode != 0 and server is not None:
+    if done.returncode != 0 and server is not None and SPARK_SESSION_CLOSE_FAULT in done.stdout:
         print(
-            f"dbt {' '.join(args)} --target {target} failed once, retrying:\n{errors}\n"
+            f"dbt {' '.join(args)} --target {target} failed by the server's known fault, retrying:\n{errors}\n"
             f"server log:\n{_server_errors(server)}",
             file=sys.stderr,
         )

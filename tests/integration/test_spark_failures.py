@@ -22,6 +22,7 @@ import pytest
 
 from shegong.engines.spark import execute, start_local_server, stop_local_server
 from tests.integration.test_operations_recovery import environment
+from tests.integration.test_spark_engine import SPARK_SESSION_CLOSE_FAULT
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +44,11 @@ def status(env: dict[str, str]) -> dict:
     done = shegong(env, "status", "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def newest_run_log(logs: Path) -> str:
+    runs = sorted(logs.glob("run-*.log"), key=lambda p: p.stat().st_mtime)
+    return runs[-1].read_text(encoding="utf-8", errors="replace") if runs else ""
 
 
 def spark_models_started(logs: Path) -> int:
@@ -102,6 +108,13 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
         # Nothing of the failed build reached Spark's readers either.
         assert execute(server.endpoint, ["show databases like 'shegong_published'"]) == [[]]
         rerun = shegong(spark_env, "run")  # still no Spark publication: everything again
+        if rerun.returncode != 0 and SPARK_SESSION_CLOSE_FAULT in newest_run_log(logs):
+            # The server's known fault, not what this test is about: once more, the failure on stderr.
+            print(
+                f"rerun failed by the server's known fault, once more:\n{rerun.stderr[-2000:]}",
+                file=sys.stderr,
+            )
+            rerun = shegong(spark_env, "run")
         assert "published from duckdb, this run builds on spark" in rerun.stdout + rerun.stderr
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         (publication,) = execute(server.endpoint, ["select run_id from shegong_published.publication"])

@@ -19,8 +19,7 @@ def table_fingerprints(
     """`schema.table` → (rows, fingerprint) of every base table of an attached database (or of those named in
     `only`). The fingerprint covers the column names and types, the row count and the sum of the rows' hashes
     (order-independent; a duplicated row counts twice), so any change of content or shape changes it."""
-    columns: dict[str, list[str]] = {}
-    names: dict[str, list[str]] = {}
+    columns: dict[str, list[tuple[str, str]]] = {}  # schema.table → (column, type), in column order
     for schema, table, column, data_type in con.execute(
         """select c.schema_name, c.table_name, c.column_name, c.data_type
            from duckdb_columns() as c
@@ -31,17 +30,17 @@ def table_fingerprints(
            order by c.schema_name, c.table_name, c.column_index""",
         [database],
     ).fetchall():
-        columns.setdefault(f"{schema}.{table}", []).append(f"{column} {data_type}")
-        names.setdefault(f"{schema}.{table}", []).append(_quoted(column))
+        columns.setdefault(f"{schema}.{table}", []).append((column, data_type))
     fingerprints = {}
     for name in sorted(columns if only is None else set(columns) & set(only)):
         schema, table = name.split(".", 1)
         # A row's hash is hash(c1, c2, …) over its columns in order: 2.5× faster than hashing the row as a
         # struct (hash(t)), the scan and the publication both fingerprint every table of the warehouse.
         rows, hash_sum = con.execute(
-            f"select count(*), coalesce(sum(hash({', '.join(names[name])})::hugeint), 0) "
+            f"select count(*), coalesce(sum(hash({', '.join(_quoted(c) for c, _ in columns[name])})::hugeint), 0) "
             f"from {_quoted(database)}.{_quoted(schema)}.{_quoted(table)}"
         ).fetchall()[0]
-        digest = hashlib.sha256(f"{', '.join(columns[name])}|{rows}|{hash_sum}".encode()).hexdigest()[:32]
+        shape = ", ".join(f"{column} {data_type}" for column, data_type in columns[name])
+        digest = hashlib.sha256(f"{shape}|{rows}|{hash_sum}".encode()).hexdigest()[:32]
         fingerprints[name] = (rows, digest)
     return fingerprints

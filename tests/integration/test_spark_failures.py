@@ -47,16 +47,13 @@ def status(env: dict[str, str]) -> dict:
 
 
 def newest_run_log(logs: Path) -> str:
-    runs = sorted(logs.glob("run-*.log"), key=lambda p: p.stat().st_mtime)
+    """The text of the newest run log (run-<time>.log: the names sort by time), or "" before any."""
+    runs = sorted(logs.glob("run-*.log"))
     return runs[-1].read_text(encoding="utf-8", errors="replace") if runs else ""
 
 
 def spark_models_started(logs: Path) -> int:
-    runs = sorted(logs.glob("run-*.log"))
-    if not runs:
-        return 0
-    text = runs[-1].read_text(errors="replace")
-    return text.count("START sql table model shegong_")
+    return newest_run_log(logs).count("START sql table model shegong_")
 
 
 def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_rerun_publishes(tmp_path):

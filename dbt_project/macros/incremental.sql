@@ -1,16 +1,22 @@
 {#-
     Partition window of incremental models: on an incremental run, restrict `column` (a month-start date) to the
-    inclusive [var('min_month'), var('max_month')] range; an unset bound is open. On a full build every month is
-    built. Emits a boolean SQL expression.
+    inclusive [SHEGONG_DBT_MIN_MONTH, SHEGONG_DBT_MAX_MONTH] range of ISO month starts, read from the environment
+    (Dagster's monthly dbt step sets both; by hand: `SHEGONG_DBT_MIN_MONTH=2024-03-01 dbt build ...`); an unset
+    or empty bound is open. On a full build every month is built. Emits a boolean SQL expression.
+    Why the environment and not --vars: dbt re-parses the whole project whenever --vars differ from its saved
+    parse state's, and a window differs from run to run; these variables are read only when a model runs
+    incrementally, never while parsing (orchestration/shegong/defs/dbt.py, MIN_MONTH_ENV).
 -#}
 {% macro incremental_month_window(column) -%}
     {%- set conditions = [] -%}
     {%- if is_incremental() -%}
-        {%- if var('min_month', none) -%}
-            {%- do conditions.append(column ~ " >= " ~ month_start("cast('" ~ var('min_month') ~ "' as date)")) -%}
+        {%- set min_month = env_var('SHEGONG_DBT_MIN_MONTH', '') -%}
+        {%- set max_month = env_var('SHEGONG_DBT_MAX_MONTH', '') -%}
+        {%- if min_month -%}
+            {%- do conditions.append(column ~ " >= " ~ month_start("cast('" ~ min_month ~ "' as date)")) -%}
         {%- endif -%}
-        {%- if var('max_month', none) -%}
-            {%- do conditions.append(column ~ " <= " ~ month_start("cast('" ~ var('max_month') ~ "' as date)")) -%}
+        {%- if max_month -%}
+            {%- do conditions.append(column ~ " <= " ~ month_start("cast('" ~ max_month ~ "' as date)")) -%}
         {%- endif -%}
     {%- endif -%}
     {%- if conditions -%}({{ conditions | join(' and ') }}){%- else -%}(1 = 1){%- endif -%}

@@ -74,10 +74,14 @@ def prepare() -> None:
     """Parse the dbt project into target/manifest.json (done at install; Dagster never parses on load)."""
     from dbt.cli.main import dbtRunner
 
+    from shegong.engines import dbt_target
+
+    # With the build file and the target Dagster's dbt steps use, so that the parse state saved beside the
+    # manifest also spares this deployment's first run a full parse (dbt's partial parsing requires the same
+    # profile and target).
     export_build_db_env(settings())
-    result = dbtRunner().invoke(
-        ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
-    )
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    result = dbtRunner().invoke(["parse", *project, "--target", dbt_target(), "--quiet"])
     if not result.success:
         fail(f"dbt parse failed in {DBT_PROJECT_DIR}: {result.exception or 'see the messages above'}")
     console.print(f"dbt manifest ready: {DBT_PROJECT_DIR / 'target' / 'manifest.json'}")

@@ -9,6 +9,8 @@ caps DuckDB's memory in dbt and in the pipeline's own connections alike (DuckDB 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +115,22 @@ def checked_pii_key(key: str | None, production: bool) -> str:
             "webserver, the daemon and `shegong run`"
         )
     return DEVELOPMENT_PII_KEY
+
+
+@contextmanager
+def environment_set(values: dict[str, str]) -> Iterator[None]:
+    """The variables set for the duration of the block (then as they were), for the libraries that read their
+    switches from the process environment (Dagster's event storage, the dbt subprocess dagster-dbt starts)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def export_build_db_env(current: Settings) -> None:

@@ -4,11 +4,10 @@ with nothing new answers without paying for them."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from shegong.config import (
     REGISTRIES,
     Settings,
     checked_pii_key,
+    environment_set,
     export_build_db_env,
     settings,
 )
@@ -46,22 +46,6 @@ QUIET = {"loggers": {"progress": {}}}
 
 class NothingToBuild(RuntimeError):
     pass
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The variables set for the duration of the block (then as they were): Dagster reads these switches from
-    the environment of the process that runs and stores the events."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 # A report run covers every document partition (thousands at scale), and Dagster writes one "planned" event per
@@ -312,7 +296,7 @@ def _run_pipeline(
         # The run's range: from the first to the last of its documents (in the partitions' order).
         keys = [k for k in instance.get_dynamic_partitions(report_partitions.name) if k in docs]
         job = defs.resolve_job_def("report_extraction").with_logger_defs(loggers)
-        with _environment(EVENT_BATCHES | ONE_PLANNED_EVENT_PER_ASSET):
+        with environment_set(EVENT_BATCHES | ONE_PLANNED_EVENT_PER_ASSET):
             result = job.execute_in_process(
                 instance=instance,
                 run_config=QUIET,
@@ -328,7 +312,7 @@ def _run_pipeline(
     summary.months = (first[:7], last[:7])
     job = defs.resolve_job_def("warehouse_build").with_logger_defs(loggers)
     run_config = QUIET | (full_refresh_run_config() if plan.full_refresh else {})
-    with _environment(EVENT_BATCHES):
+    with environment_set(EVENT_BATCHES):
         result = job.execute_in_process(
             instance=instance,
             run_config=run_config,

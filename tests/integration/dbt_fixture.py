@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -936,9 +935,12 @@ def build_fixture_db(path: Path) -> Path:
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
-def run_dbt(args: list[str], db_path: Path, work_dir: Path):
-    """Run dbt in-process against `db_path`, with target/ and logs/ under `work_dir` (never the shared ones)."""
+def run_dbt(args: list[str], db_path: Path, work_dir: Path, env: dict[str, str] | None = None):
+    """Run dbt in-process against `db_path`, with target/ and logs/ under `work_dir` (never the shared ones) and
+    `env` (e.g. a month window) in its environment."""
     from dbt.cli.main import dbtRunner
+
+    from shegong.config import environment_set
 
     full = [
         *args,
@@ -951,16 +953,9 @@ def run_dbt(args: list[str], db_path: Path, work_dir: Path):
         "--log-path",
         str(work_dir / "logs"),
     ]
-    # dbt's profile reads SHEGONG_DUCKDB; restore it afterwards so later tests see the session's warehouse.
-    previous = os.environ.get("SHEGONG_DUCKDB")
-    os.environ["SHEGONG_DUCKDB"] = str(db_path)
-    try:
+    # dbt's profile reads SHEGONG_DUCKDB; restored afterwards so later tests see the session's warehouse.
+    with environment_set({"SHEGONG_DUCKDB": str(db_path), **(env or {})}):
         return dbtRunner().invoke(full)
-    finally:
-        if previous is None:
-            os.environ.pop("SHEGONG_DUCKDB", None)
-        else:
-            os.environ["SHEGONG_DUCKDB"] = previous
 
 
 def copy_db(src: Path, dst: Path) -> Path:

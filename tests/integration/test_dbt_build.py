@@ -209,17 +209,8 @@ def test_incremental_backfill_rebuilds_only_the_window(warehouse, tmp_path):
         c.execute(
             "update marts.fct_workforce_monthly set certified_workers = 99 where month_start = date '2024-01-01'"
         )
-    result = fx.run_dbt(
-        [
-            "run",
-            "-s",
-            "fct_workforce_monthly",
-            "--vars",
-            '{"min_month": "2024-02-01", "max_month": "2024-02-01"}',
-        ],
-        db,
-        tmp_path,
-    )
+    february = {"SHEGONG_DBT_MIN_MONTH": "2024-02-01", "SHEGONG_DBT_MAX_MONTH": "2024-02-01"}
+    result = fx.run_dbt(["run", "-s", "fct_workforce_monthly"], db, tmp_path, env=february)
     assert result.success
     with duckdb.connect(str(db), read_only=True) as c:
         feb = c.execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -126,14 +125,15 @@ def emptying_resends(landing: Path, month: str) -> list[Path]:
     return resends
 
 
-def run(db: Path, work: Path, *args: str) -> dict[str, str]:
-    result = fx.run_dbt(["run", *SELECTION, *args], db, work)
+def run(db: Path, work: Path, window: dict[str, str] | None = None, *args: str) -> dict[str, str]:
+    result = fx.run_dbt(["run", *SELECTION, *args], db, work, env=window)
     assert result.success, result.exception or [(r.node.name, r.message) for r in result.result]
     return {r.node.name: r.node.compiled_code for r in result.result}
 
 
-def window(first: str, last: str) -> tuple[str, str]:
-    return "--vars", json.dumps({"min_month": f"{first}-01", "max_month": f"{last}-01"})
+def window(first: str, last: str) -> dict[str, str]:
+    """The month window of an incremental run, as Dagster's monthly dbt step gives it to dbt."""
+    return {"SHEGONG_DBT_MIN_MONTH": f"{first}-01", "SHEGONG_DBT_MAX_MONTH": f"{last}-01"}
 
 
 def versions(db: Path) -> set[tuple]:
@@ -185,7 +185,7 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
             "select count(*) from audit.ingested_files where status = 'superseded'"
         ).fetchone()
     assert superseded == 1
-    compiled = run(db, tmp_path, *window("2024-02", "2024-03"))
+    compiled = run(db, tmp_path, window("2024-02", "2024-03"))
     assert "not exists" in compiled["int_certificate_versions"]
     assert "not exists" in compiled["int_worker_versions"]
     assert "_ingested_at >" in compiled["stg_workers"]
@@ -198,12 +198,12 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
     with duckdb.connect(str(db)) as con:
         ingest(con, landing, land(generated, landing, ["_2024-04_"]))
     result = fx.run_dbt(
-        ["run", "--select", "+int_worker_versions", *window("2024-04", "2024-04")], db, tmp_path
+        ["run", "--select", "+int_worker_versions"], db, tmp_path, env=window("2024-04", "2024-04")
     )
     assert result.success, result.exception
     with duckdb.connect(str(db)) as con:
         ingest(con, landing, land(generated, landing, ["_2024-05_"]))
-    run(db, tmp_path, *window("2024-05", "2024-05"))
+    run(db, tmp_path, window("2024-05", "2024-05"))
     rebuilt_persons, persons = rebuilt_by_latest_run(db, "marts.dim_worker", "id_number_hash")
     rebuilt_certificates, certificates = rebuilt_by_latest_run(
         db, "marts.fct_certifications", "certificate_no"
@@ -217,7 +217,7 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
     corrected, withdrawn = withdrawing_resend(db, landing, "2024-01")
     with duckdb.connect(str(db)) as con:
         ingest(con, landing, [corrected])
-    run(db, tmp_path, *window("2024-01", "2024-05"))
+    run(db, tmp_path, window("2024-01", "2024-05"))
     with duckdb.connect(str(db), read_only=True) as con:
         left = con.execute(
             "select count(*) from marts.fct_certifications where certificate_no = ?", [withdrawn]
@@ -227,7 +227,7 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
     # Every region re-sends May with no record: the staging models restaged by month keep no row of it.
     with duckdb.connect(str(db)) as con:
         ingest(con, landing, emptying_resends(landing, "2024-05"))
-    run(db, tmp_path, *window("2024-05", "2024-05"))
+    run(db, tmp_path, window("2024-05", "2024-05"))
     with duckdb.connect(str(db), read_only=True) as con:
         may = con.execute(
             "select count(*) from staging.stg_workers where period_month = '2024-05-01'"
@@ -235,7 +235,7 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
     assert may == (0,)
 
     full = fx.copy_db(db, tmp_path / "full.duckdb")
-    run(full, tmp_path, "--full-refresh")
+    run(full, tmp_path, None, "--full-refresh")
     rebuilt_by_key = {
         "staging.stg_workers",
         "intermediate.int_certificate_versions",
@@ -249,7 +249,7 @@ def test_incremental_versions_equal_a_full_refresh(tmp_path):
 
     # The monthly marts rebuild the months of the run's window only: the pipeline's next window covers a month
     # whose run did not build them. Then every model equals the full refresh.
-    run(db, tmp_path, *window("2024-04", "2024-05"))
+    run(db, tmp_path, window("2024-04", "2024-05"))
     differences = differences_from(db, full)
     assert {"marts.fct_workforce_monthly", "marts.fct_training_attendance"} <= set(differences)
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}

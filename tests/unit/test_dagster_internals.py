@@ -5,16 +5,20 @@ And nothing else in the project imports `dagster._…`."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from shegong import dagster_internals
+from shegong.config import DBT_PROJECT_DIR
 from shegong.dagster_internals import (
     ConfigurableClass,
     ConfigurableClassData,
     DagsterSqliteStorage,
     DagsterStorage,
+    DbtCliWithoutAdapter,
     InstigatorType,
     TickStatus,
     partition_range_tags,
@@ -63,3 +67,21 @@ def test_the_tick_retention_keys_and_the_state_storage_reset():
     with without_current_state_storage():
         assert dagster_internals._current_storage.get(None) is None
     assert dagster_internals._current_storage.get(None) is outer
+
+
+def test_the_dbt_resource_builds_no_dbt_adapter_in_the_step_process(tmp_path, monkeypatch):
+    """dagster-dbt's `cli()` still builds an in-process dbt adapter before starting dbt, and the project's
+    resource still skips exactly that: dbt runs and succeeds all the same."""
+    monkeypatch.setenv("SHEGONG_DUCKDB", str(tmp_path / "build.duckdb"))
+    resource = {
+        "project_dir": str(DBT_PROJECT_DIR),
+        "profiles_dir": str(DBT_PROJECT_DIR),
+        "dbt_executable": str(Path(sys.executable).parent / "dbt"),
+    }
+    theirs = DbtCliResource(**resource).cli(["--version"], target_path=tmp_path / "theirs")
+    ours = DbtCliWithoutAdapter(**resource).cli(["--version"], target_path=tmp_path / "ours")
+    assert theirs.wait().is_successful() and ours.wait().is_successful()
+    assert theirs.adapter is not None, (
+        "dagster-dbt no longer builds an adapter in cli(): drop DbtCliWithoutAdapter"
+    )
+    assert ours.adapter is None

@@ -2,7 +2,8 @@
 
 {#-
     Certified workers by county, highest level held and month (one version in force per person and month, so
-    rows count people). Incremental: a run with vars min_month/max_month rebuilds exactly those months
+    rows count people). Incremental: a run with a month window (SHEGONG_DBT_MIN_MONTH / SHEGONG_DBT_MAX_MONTH,
+    macro incremental_month_window) rebuilds exactly those months
     (delete+insert on month_start in DuckDB, insert_overwrite of the month partitions on Spark); without them
     every month is rebuilt.
 -#}

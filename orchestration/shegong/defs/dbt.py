@@ -1,5 +1,5 @@
-"""dbt models as assets: tables, and the models rebuilt by the run's month window (given to dbt as vars) with
-everything downstream of them.
+"""dbt models as assets: tables, and the models rebuilt by the run's month window (given to dbt in its
+environment) with everything downstream of them.
 
 There are no dbt snapshots: worker history (dim_worker, type 2) is derived from the monthly registry records
 themselves, so rebuilding a month gives the same rows whenever it runs; a snapshot would record when the
@@ -8,7 +8,6 @@ pipeline happened to run instead. The manifest is prepared at install time (`she
 """
 
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -28,7 +27,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from shegong.config import DBT_PROJECT_DIR, export_build_db_env, settings
+from shegong.config import DBT_PROJECT_DIR, environment_set, export_build_db_env, settings
+from shegong.dagster_internals import DbtCliWithoutAdapter
 from shegong.defs.partitions import monthly_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.engines import dbt_target, engine
@@ -158,18 +158,19 @@ def dbt_invocation_folders(warehouse_dir: str | Path, run_id: str) -> list[Path]
 
 @contextmanager
 def dbt_invocation_target(context: dg.AssetExecutionContext, warehouse_dir: str) -> Iterator[Path]:
-    """A fresh target folder for one dbt invocation of this step, seeded with the parse state the step's last
-    successful invocation left; after success, that invocation's parse state becomes the step's.
+    """A fresh target folder for one dbt invocation of this step, seeded with the deployment's parse state (the
+    one the last successful invocation of either step left); after success, that invocation's parse state
+    becomes the deployment's.
 
     Why: dagster-dbt gives each invocation an empty folder, so dbt re-parsed the whole project every time
-    (~4 s of a step, twice a run). dbt's partial parsing is valid while the project files, the profile (it
-    includes the build file's path, so per deployment) and the --vars are unchanged: the table step passes no
-    vars and reuses its state every run; the monthly step reuses it when the month window repeats."""
+    (3-6 s of a step, twice a run). dbt's partial parsing is valid while the project files, the profile (it
+    includes the build file's path, so per deployment), the target and the --vars are unchanged. Neither step
+    passes --vars (the month window is in the environment, `month_window_env`), so both share one state: a
+    fresh deployment parses once, and a run after an unchanged deploy not at all."""
     root = dbt_artifacts_dir(warehouse_dir)
-    step = context.op_def.name
-    target = root / f"{step}-{context.run.run_id[:8]}-{uuid.uuid4().hex[:8]}"
+    target = root / f"{context.op_def.name}-{context.run.run_id[:8]}-{uuid.uuid4().hex[:8]}"
     target.mkdir(parents=True)
-    state = root / f"{step}.{PARSE_STATE}"
+    state = root / PARSE_STATE
     if state.exists():
         shutil.copy2(state, target / PARSE_STATE)
     yield target
@@ -178,7 +179,7 @@ def dbt_invocation_target(context: dg.AssetExecutionContext, warehouse_dir: str)
         staged = state.with_suffix(".tmp")
         shutil.copy2(written, staged)
         os.replace(staged, state)
-        written.unlink()  # 1-2 MB per invocation; the step's copy is the one that is read
+        written.unlink()  # 1-2 MB per invocation; the deployment's copy is the one that is read
     _prune_invocations(root)
 
 
@@ -228,13 +229,22 @@ def dbt_tables(
     mirror_spark_build(context, warehouse, DBT_LAYERS)
 
 
-def _window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+# The variables macro incremental_month_window (dbt_project/macros/incremental.sql) reads the window from, as
+# inclusive ISO month starts. Not --vars: dbt's partial parsing is void whenever --vars differ from those of the
+# parse state, and the window differs from run to run (a full parse, 3-6 s, every incremental run); the macro
+# reads them only when a model runs incrementally, which parsing never does.
+MIN_MONTH_ENV = "SHEGONG_DBT_MIN_MONTH"
+MAX_MONTH_ENV = "SHEGONG_DBT_MAX_MONTH"
+
+
+def month_window_env(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The run's month window for dbt: the first and the last month start of the partitions it covers."""
     window = context.partition_time_window
     last_month = window.end.date().replace(day=1)
     first = window.start.date()
-    # The window's end is exclusive; the vars are inclusive month starts.
+    # The window's end is exclusive; the bounds are inclusive month starts.
     previous = (last_month - dt.timedelta(days=1)).replace(day=1)
-    return {"min_month": first.isoformat(), "max_month": previous.isoformat()}
+    return {MIN_MONTH_ENV: first.isoformat(), MAX_MONTH_ENV: previous.isoformat()}
 
 
 @dbt_assets(
@@ -254,10 +264,14 @@ def dbt_incremental(
     config: DbtBuildConfig,
 ):
     declare_raw_layer(warehouse)
-    dbt_vars = json.dumps(_window_vars(context))
+    window = month_window_env(context)
+    context.log.info(f"dbt month window: {window[MIN_MONTH_ENV]} to {window[MAX_MONTH_ENV]}")
     with dbt_invocation_target(context, warehouse.warehouse_dir) as target:
-        args = ["build", "--vars", dbt_vars, *config.flags(), *engine_flags()]
-        yield from engine_stream(dbt.cli(args, context=context, target_path=target))
+        args = ["build", *config.flags(), *engine_flags()]
+        # dagster-dbt starts dbt inside cli(), with a copy of this process's environment.
+        with environment_set(window):
+            invocation = dbt.cli(args, context=context, target_path=target)
+        yield from engine_stream(invocation)
     mirror_spark_build(context, warehouse, ("intermediate", "marts"))
 
 
@@ -266,7 +280,7 @@ dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]
 
 def dbt_resource() -> DbtCliResource:
     # The venv's own dbt, whether or not the venv is activated (dg dev, cron, CI).
-    return DbtCliResource(
+    return DbtCliWithoutAdapter(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),

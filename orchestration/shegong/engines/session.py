@@ -4,10 +4,10 @@ imports, so that the package does not import them back)."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from shegong.config import environment_set
 from shegong.engines import engine
 from shegong.engines.spark import spark_endpoint
 
@@ -21,14 +21,5 @@ def engine_session(warehouse_dir: Path) -> Iterator[None]:
     if engine() != "spark":
         yield
         return
-    with spark_endpoint(warehouse_dir / "spark") as endpoint:
-        saved = {name: os.environ.get(name) for name in endpoint.environment()}
-        os.environ.update(endpoint.environment())
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    with spark_endpoint(warehouse_dir / "spark") as endpoint, environment_set(endpoint.environment()):
+        yield

@@ -16,11 +16,13 @@ Why each is needed — none has a public equivalent in Dagster 1.13:
   events) only in a process whose DAGSTER_EVENT_BATCH_SIZE is above 0: `shegong run` sets it for its runs,
   `make dev` for the UI's;
 - the instigator and tick types: reading back the tick retention `dagster.yaml` configures (tests);
-- dagster-dbt's in-process dbt adapter: before starting each dbt invocation, `DbtCliResource.cli` builds a dbt
-  adapter in the step's own process (it loads the profile and parses every macro of the project: 2.3 s in a
-  run's first dbt step, 0.7 s in the next). dagster-dbt uses it only to fetch column metadata and row counts,
-  which this project does not ask for, and it already carries on without one when building it fails.
-  `DbtCliWithoutAdapter` skips it;
+- two things dagster-dbt's `DbtCliResource.cli` does in the step's own process before starting dbt:
+  - it asks the dbt executable for its version (`dbt --version`, a process that imports dbt: 1.9 s, once per
+    run). The project runs the venv's own dbt, so the installed dbt-core package tells the same version;
+  - it builds a dbt adapter (it loads the profile and parses every macro of the project: 2.3 s in a run's
+    first dbt step, 0.7 s in the next). dagster-dbt uses it only to fetch column metadata and row counts, which
+    this project does not ask for, and it already carries on without one when building it fails.
+  `VenvDbtCliResource` does neither;
 - the current state-storage context variable: Dagster keeps the last entered instance's state storage there, and
   a test that opens an instance from a ref and never closes it leaves a dead reference every later Definitions
   load trips on (tests reset it).
@@ -32,6 +34,7 @@ import collections
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 
 import sqlalchemy
 from dagster._core.events.log import EventLogEntry
@@ -45,6 +48,8 @@ from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_lo
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 from dagster_dbt import DbtCliResource
+from dbt.version import __version__ as dbt_core_version
+from packaging.version import Version
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -55,12 +60,12 @@ __all__ = [
     "ConfigurableClassData",
     "DagsterSqliteStorage",
     "DagsterStorage",
-    "DbtCliWithoutAdapter",
     "InstigatorType",
     "ShegongSqliteEventLog",
     "ShegongSqliteStorage",
     "SqliteRunStorage",
     "TickStatus",
+    "VenvDbtCliResource",
     "partition_range_tags",
     "without_current_state_storage",
 ]
@@ -81,9 +86,14 @@ def without_current_state_storage() -> Iterator[None]:
         _current_storage.reset(token)
 
 
-class DbtCliWithoutAdapter(DbtCliResource):
-    """dagster-dbt's dbt resource, minus the dbt adapter it builds in-process before every invocation (see the
-    module's docstring); dbt itself runs exactly as before, in its own process."""
+class VenvDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource for the dbt executable of this venv, minus the version probe and the dbt
+    adapter it builds in-process before every invocation (see the module's docstring); dbt itself runs exactly
+    as before, in its own process."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(dbt_core_version)
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None

@@ -953,8 +953,9 @@ def run_dbt(args: list[str], db_path: Path, work_dir: Path, env: dict[str, str] 
         "--log-path",
         str(work_dir / "logs"),
     ]
-    # dbt's profile reads SHEGONG_DUCKDB; restored afterwards so later tests see the session's warehouse.
-    with environment_set({"SHEGONG_DUCKDB": str(db_path), **(env or {})}):
+    # dbt's profile reads SHEGONG_DUCKDB; restored afterwards so later tests see the session's warehouse. dbt
+    # runs in this process, which opens the file afterwards: dbt must close it when done (profiles.yml).
+    with environment_set({"SHEGONG_DUCKDB": str(db_path), "SHEGONG_DBT_KEEP_OPEN": "False", **(env or {})}):
         return dbtRunner().invoke(full)
 
 

@@ -18,9 +18,9 @@ from shegong.dagster_internals import (
     ConfigurableClassData,
     DagsterSqliteStorage,
     DagsterStorage,
-    DbtCliWithoutAdapter,
     InstigatorType,
     TickStatus,
+    VenvDbtCliResource,
     partition_range_tags,
     without_current_state_storage,
 )
@@ -69,19 +69,20 @@ def test_the_tick_retention_keys_and_the_state_storage_reset():
     assert dagster_internals._current_storage.get(None) is outer
 
 
-def test_the_dbt_resource_builds_no_dbt_adapter_in_the_step_process(tmp_path, monkeypatch):
-    """dagster-dbt's `cli()` still builds an in-process dbt adapter before starting dbt, and the project's
-    resource still skips exactly that: dbt runs and succeeds all the same."""
+def test_the_dbt_resource_neither_probes_dbt_nor_builds_an_adapter_in_the_step_process(tmp_path, monkeypatch):
+    """dagster-dbt's `cli()` still asks the executable for its version and builds an in-process dbt adapter
+    before starting dbt; the project's resource answers the version from the venv's dbt-core package (the
+    executable's own) and skips the adapter, and dbt runs and succeeds all the same."""
     monkeypatch.setenv("SHEGONG_DUCKDB", str(tmp_path / "build.duckdb"))
     resource = {
         "project_dir": str(DBT_PROJECT_DIR),
         "profiles_dir": str(DBT_PROJECT_DIR),
         "dbt_executable": str(Path(sys.executable).parent / "dbt"),
     }
-    theirs = DbtCliResource(**resource).cli(["--version"], target_path=tmp_path / "theirs")
-    ours = DbtCliWithoutAdapter(**resource).cli(["--version"], target_path=tmp_path / "ours")
-    assert theirs.wait().is_successful() and ours.wait().is_successful()
-    assert theirs.adapter is not None, (
-        "dagster-dbt no longer builds an adapter in cli(): drop DbtCliWithoutAdapter"
-    )
-    assert ours.adapter is None
+    theirs, ours = DbtCliResource(**resource), VenvDbtCliResource(**resource)
+    assert ours._cli_version == theirs._cli_version  # theirs runs `dbt --version`
+    theirs_invocation = theirs.cli(["--version"], target_path=tmp_path / "theirs")
+    ours_invocation = ours.cli(["--version"], target_path=tmp_path / "ours")
+    assert theirs_invocation.wait().is_successful() and ours_invocation.wait().is_successful()
+    assert theirs_invocation.adapter is not None, "dagster-dbt no longer builds an adapter: drop the override"
+    assert ours_invocation.adapter is None

@@ -28,7 +28,7 @@ from dagster_dbt import (
 )
 
 from shegong.config import DBT_PROJECT_DIR, environment_set, export_build_db_env, settings
-from shegong.dagster_internals import DbtCliWithoutAdapter
+from shegong.dagster_internals import VenvDbtCliResource
 from shegong.defs.partitions import monthly_partitions
 from shegong.defs.resources import WarehouseResource
 from shegong.engines import dbt_target, engine
@@ -280,7 +280,7 @@ dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_tables, dbt_incremental]
 
 def dbt_resource() -> DbtCliResource:
     # The venv's own dbt, whether or not the venv is activated (dg dev, cron, CI).
-    return DbtCliWithoutAdapter(
+    return VenvDbtCliResource(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),

@@ -2,10 +2,9 @@
 of one stage's assets run in one step), and the personal-data scan of the whole build (one blocking check, in
 SQL).
 
-A suite's check pulls its frame(s) from the build file (via Arrow, on the step's one connection), validates with
-GX's pandas engine
-(column group by column group, and chunked per partition, for big tables), appends its rows to
-audit.audit_validation_results with the run id, stores the result in the run's report
+A suite's check pulls its frame(s) from the build file (via Arrow, on the step's one connection), validates
+with GX's pandas engine (column group by column group, and chunked per partition, for big tables), appends its
+rows to audit.audit_validation_results with the run id, stores the result in the run's report
 (<warehouse>/validation/<run_id>/index.html; GX's pages are rendered once, by the publish step) and reports:
 severity ERROR when a blocking expectation failed (the check is blocking: downstream assets and publishing
 stop), WARN when only warnings failed.

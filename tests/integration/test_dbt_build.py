@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from shegong.defs.dbt import dbt_month_window
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dbt_fixture as fx
 
@@ -209,7 +211,7 @@ def test_incremental_backfill_rebuilds_only_the_window(warehouse, tmp_path):
         c.execute(
             "update marts.fct_workforce_monthly set certified_workers = 99 where month_start = date '2024-01-01'"
         )
-    february = {"SHEGONG_DBT_MIN_MONTH": "2024-02-01", "SHEGONG_DBT_MAX_MONTH": "2024-02-01"}
+    february = dbt_month_window(dt.date(2024, 2, 1), dt.date(2024, 2, 1))
     result = fx.run_dbt(["run", "-s", "fct_workforce_monthly"], db, tmp_path, env=february)
     assert result.success
     with duckdb.connect(str(db), read_only=True) as c:

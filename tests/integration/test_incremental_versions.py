@@ -9,6 +9,7 @@ landing files."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 import sys
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from shegong.contracts import contract
+from shegong.defs.dbt import dbt_month_window
 from shegong.engines.compare import compare_duckdb_marts
 from shegong.ingest.load import ingest_file
 from shegong.ingest.pii import PiiProtector
@@ -133,7 +135,7 @@ def run(db: Path, work: Path, window: dict[str, str] | None = None, *args: str) 
 
 def window(first: str, last: str) -> dict[str, str]:
     """The month window of an incremental run, as Dagster's monthly dbt step gives it to dbt."""
-    return {"SHEGONG_DBT_MIN_MONTH": f"{first}-01", "SHEGONG_DBT_MAX_MONTH": f"{last}-01"}
+    return dbt_month_window(dt.date.fromisoformat(f"{first}-01"), dt.date.fromisoformat(f"{last}-01"))
 
 
 def versions(db: Path) -> set[tuple]:

@@ -22,6 +22,7 @@ import pytest
 
 from shegong.config import DBT_PROJECT_DIR
 from shegong.dagster_internals import partition_range_tags
+from shegong.defs.dbt import dbt_month_window
 from shegong.engines.compare import compare_marts
 from shegong.engines.spark import (
     LocalThriftServer,
@@ -289,10 +290,8 @@ def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
     ingest(resource, HELD_BACK_MONTH, HELD_BACK_MONTH)
     register_lake(spark.endpoint, lake)
     # The month window, as Dagster's monthly dbt step gives it to dbt.
-    window = {
-        "SHEGONG_DBT_MIN_MONTH": f"{HELD_BACK_MONTH}-01",
-        "SHEGONG_DBT_MAX_MONTH": f"{HELD_BACK_MONTH}-01",
-    }
+    held_back = dt.date.fromisoformat(f"{HELD_BACK_MONTH}-01")
+    window = dbt_month_window(held_back, held_back)
     selection = ["--select", *(f"+{mart}" for mart in INCREMENTAL_MARTS)]
     dbt(env | window, "dev", "run", *selection)
     dbt(env | window, "spark", "run", *selection, server=spark)

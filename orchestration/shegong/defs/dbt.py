@@ -237,14 +237,18 @@ MIN_MONTH_ENV = "SHEGONG_DBT_MIN_MONTH"
 MAX_MONTH_ENV = "SHEGONG_DBT_MAX_MONTH"
 
 
+def dbt_month_window(first: dt.date, last: dt.date) -> dict[str, str]:
+    """dbt's environment for a run over the months `first` … `last` (month starts, inclusive)."""
+    return {MIN_MONTH_ENV: first.isoformat(), MAX_MONTH_ENV: last.isoformat()}
+
+
 def month_window_env(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The run's month window for dbt: the first and the last month start of the partitions it covers."""
     window = context.partition_time_window
     last_month = window.end.date().replace(day=1)
-    first = window.start.date()
     # The window's end is exclusive; the bounds are inclusive month starts.
     previous = (last_month - dt.timedelta(days=1)).replace(day=1)
-    return {MIN_MONTH_ENV: first.isoformat(), MAX_MONTH_ENV: previous.isoformat()}
+    return dbt_month_window(window.start.date(), previous)
 
 
 @dbt_assets(

@@ -27,6 +27,12 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 # JDBC drivers BI tools bundle read it (the engine's own default, v2.0, only DuckDB 2 reads).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
 
+# How every Parquet file the pipeline writes (the lake, the publication's exports) is encoded. zstd at level 1,
+# not DuckDB's default level 3: measured at `large` (2026-12-04), the four biggest marts wrote in 5.7 s instead of
+# 7.3 s and came out 4% smaller, raw.workers by month in 1.7 s instead of 2.2 s at the same size. The level is
+# the writer's alone: every Parquet reader decodes it the same.
+PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1"
+
 # Development default only: production sets SHEGONG_PII_KEY so hashes cannot be recomputed from public IDs.
 DEVELOPMENT_PII_KEY = "shegong-development-pii-key-do-not-use-in-production"
 PII_KEY_VARIABLE = "SHEGONG_PII_KEY"

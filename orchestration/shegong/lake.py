@@ -10,13 +10,16 @@ partition discovery):
   audit/quarantined_rows/registry=<r>/month=YYYY-MM/*.parquet  rejected rows with reason codes (redacted)
   audit/ingested_files/registry=<r>/month=YYYY-MM/*.parquet    every file version: sha256, counts, status
 
-A table is rewritten whole into a sibling folder and swapped in by rename, so a reader lists either the previous
-or the new files of a table, never a half-written one. JSON columns are written as text (Spark's Parquet reader
+A table is written into a sibling folder and swapped in by rename, so a reader lists either the previous or the new
+files of a table, never a half-written one. In a partitioned table only the partitions whose rows changed are
+written again; the new folder hard-links the files of the others, and `_partitions.json` (which Spark and a
+`*.parquet` glob skip) records the fingerprint of every partition's rows. JSON columns are written as text (Spark's Parquet reader
 has no JSON type). Personal data is already hashed or masked in the build tables this is exported from.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -24,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from shegong.config import PARQUET_OPTIONS
+from shegong.fingerprints import fingerprint_digest, row_hash_sum
 
 # Tables partitioned by reporting month (the monthly registries and the region code lists).
 MONTHLY_RAW_TABLES = (
@@ -37,6 +43,7 @@ MONTHLY_RAW_TABLES = (
 )
 WHOLE_RAW_TABLES = ("gazetteer", "metric_catalogue", "report_documents", "report_facts", "report_reviews")
 AUDIT_TABLES = ("quarantined_rows", "ingested_files")
+PARTITION_MANIFEST = "_partitions.json"
 NO_MONTH = "none"  # partition of a rejected file whose month could not be read from its name
 
 
@@ -84,49 +91,108 @@ def _sql_path(path: Path) -> str:
 
 
 def export_table(con: duckdb.DuckDBPyConnection, root: Path, table: LakeTable) -> int:
-    """Write one build table to the lake (whole, then swapped in); the number of rows written."""
+    """Write one build table to the lake (a new folder swapped in whole); the number of rows it holds. A
+    partitioned table rewrites only the partitions whose rows changed since the folder it replaces: the others'
+    files are hard links to that folder's (an incremental run lands one month of a years-long registry)."""
     columns = _columns(con, table.layer, table.name)
     if not columns:
         return 0
-    names = {name for name, _ in columns}
-    select = _select(columns)
-    partitions: list[str] = []
-    extra = ""
-    if table.layer == "audit":
-        extra = (
-            f", coalesce(strftime(period_month, '%Y-%m'), '{NO_MONTH}') as month"
-            ", registry as registry_partition"
-        )
-        partitions = ["registry_partition", "month"]
-    elif "_period_month" in names:
-        extra = f", coalesce(strftime(_period_month, '%Y-%m'), '{NO_MONTH}') as month"
-        partitions = ["month"]
+    names = [name for name, _ in columns]
     source = f"{_quote(table.layer)}.{_quote(table.name)}"
-    (rows,) = con.execute(f"select count(*) from {source}").fetchone()
-
     final = table.path(root)
     final.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     fresh = final.with_name(f".{final.name}.{token}.new")
-    options = "format parquet, compression zstd"
-    if partitions:
-        options += f", partition_by ({', '.join(partitions)})"
-        fresh.mkdir()
-        target = fresh
-    else:
-        fresh.mkdir()
-        target = fresh / "part-0.parquet"
-    con.execute(f"copy (select {select}{extra} from {source}) to {_sql_path(target)} ({options})")
-    if table.layer == "audit":  # registry=<r>: the folder name readers expect
-        for folder in fresh.glob("registry_partition=*"):
-            folder.rename(folder.with_name(folder.name.replace("registry_partition=", "registry=", 1)))
-
+    fresh.mkdir()
+    try:
+        if table.layer == "audit" or "_period_month" in names:
+            rows = _export_partitions(con, source, table, columns, final, fresh)
+        else:
+            (rows,) = con.execute(f"select count(*) from {source}").fetchone()
+            con.execute(
+                f"copy (select {_select(columns)} from {source}) to {_sql_path(fresh / 'part-0.parquet')} "
+                f"({PARQUET_OPTIONS})"
+            )
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
     retired = final.with_name(f".{final.name}.{token}.old")
     if final.exists():
         final.rename(retired)
     fresh.rename(final)
     shutil.rmtree(retired, ignore_errors=True)
     return rows
+
+
+def _export_partitions(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    table: LakeTable,
+    columns: list[tuple[str, str]],
+    final: Path,
+    fresh: Path,
+) -> int:
+    """Fill `fresh` with the table's partition folders: the changed ones written, the unchanged ones linked from
+    `final`; the rows of the table."""
+    if table.layer == "audit":
+        month_column = "period_month"
+        # `registry` stays a column of the files: DuckDB drops a partition column from them, so the folders are
+        # written under another name and renamed.
+        partition_columns = ", registry as registry_partition"
+        partition_by = ["registry_partition", "month"]
+        folder = f"'registry=' || registry || '/month=' || {_month('period_month')}"
+    else:
+        month_column = "_period_month"
+        partition_columns = ""
+        partition_by = ["month"]
+        folder = f"'month=' || {_month(month_column)}"
+    select = _select(columns)
+    # What the files of a partition hold depends on the rows and on how they are written: a change of either
+    # rewrites the partition.
+    shape = [*columns, ("written as", f"{select} | {PARQUET_OPTIONS}")]
+    current = {
+        name: (rows, fingerprint_digest(shape, rows, hash_sum))
+        for name, rows, hash_sum in con.execute(
+            f"select {folder}, count(*), {row_hash_sum([c for c, _ in columns])} from {source} group by 1"
+        ).fetchall()
+    }
+    previous = _written_partitions(final)
+    changed = sorted(name for name, (_, fingerprint) in current.items() if previous.get(name) != fingerprint)
+    if changed:
+        con.execute(
+            f"""copy (select {select}, {_month(month_column)} as month{partition_columns} from {source}
+                      where {folder} in (select unnest(?::varchar[])))
+                to {_sql_path(fresh)} ({PARQUET_OPTIONS}, partition_by ({", ".join(partition_by)}))""",
+            [changed],
+        )
+        for written in fresh.glob("registry_partition=*"):
+            written.rename(written.with_name(written.name.replace("registry_partition=", "registry=", 1)))
+    for name in current.keys() - set(changed):
+        (fresh / name).mkdir(parents=True)
+        for file in (final / name).glob("*.parquet"):
+            try:
+                os.link(file, fresh / name / file.name)
+            except OSError:  # a file system without hard links
+                shutil.copy2(file, fresh / name / file.name)
+    manifest = {name: fingerprint for name, (_, fingerprint) in current.items()}
+    (fresh / PARTITION_MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True), encoding="utf-8")
+    return sum(rows for rows, _ in current.values())
+
+
+def _month(column: str) -> str:
+    return f"coalesce(strftime({_quote(column)}, '%Y-%m'), '{NO_MONTH}')"
+
+
+def _written_partitions(folder: Path) -> dict[str, str]:
+    """Partition folder → fingerprint of its rows, from a lake table's manifest, for the partitions whose files
+    are there; empty for a table written before manifests (everything is written again)."""
+    try:
+        manifest = json.loads((folder / PARTITION_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        name: fingerprint for name, fingerprint in manifest.items() if any((folder / name).glob("*.parquet"))
+    }
 
 
 def export_tables(con: duckdb.DuckDBPyConnection, root: Path, names: list[str]) -> dict[str, int]:

@@ -91,6 +91,23 @@ def test_spark_types_map_to_the_duckdb_types_of_the_build():
         duckdb_type("map<string,int>")
 
 
+def _folders(table: Path) -> list[str]:
+    return sorted(p.name for p in table.iterdir() if p.is_dir())
+
+
+def _files(folder: Path) -> set[tuple[str, int]]:
+    """The partition's Parquet files by name and inode: a file written again is a new inode."""
+    return {(p.name, p.stat().st_ino) for p in folder.glob("*.parquet")}
+
+
+def _differing_rows(con: duckdb.DuckDBPyConnection, table: str, files: str) -> int:
+    lake = f"read_parquet('{files}', hive_partitioning = false)"
+    return con.execute(
+        f"""select (select count(*) from (select * from {table} except all select * from {lake}))
+                 + (select count(*) from (select * from {lake} except all select * from {table}))"""
+    ).fetchone()[0]
+
+
 def test_the_lake_holds_the_build_tables_by_registry_and_month(tmp_path):
     from shegong.schema import ensure_build_schema
 
@@ -119,25 +136,36 @@ def test_the_lake_holds_the_build_tables_by_registry_and_month(tmp_path):
     lake = tmp_path / "lake"
     written = export_lake(con, lake)
     assert written["raw.workers"] == 5 and written["audit.quarantined_rows"] == 1
-    assert sorted(p.name for p in (lake / "raw" / "workers").iterdir()) == ["month=2024-01", "month=2024-02"]
+    workers = lake / "raw" / "workers"
+    assert _folders(workers) == ["month=2024-01", "month=2024-02"]
     assert (lake / "audit" / "quarantined_rows" / "registry=workers" / "month=2024-02").is_dir()
 
     files = parquet_glob(lake, LakeTable("raw", "workers"))
-    same = con.execute(
-        f"""select count(*) from (select * from raw.workers
-            except all select * from read_parquet('{files}', hive_partitioning = false))"""
-    ).fetchone()[0]
-    assert same == 0
+    assert _differing_rows(con, "raw.workers", files) == 0
     quarantined = parquet_glob(lake, LakeTable("audit", "quarantined_rows"))
     reasons, codes = con.execute(
         f"select reasons, reason_codes from read_parquet('{quarantined}', hive_partitioning = false)"
     ).fetchone()
     assert reasons == '{"id_number": "checksum"}' and codes == ["bad_id"]  # JSON as text, lists as lists
 
-    # A second export replaces the table whole: a month that is gone leaves no folder behind.
+    # A month whose rows are unchanged keeps its files (hard links into the new folder); a changed month is
+    # written again; the table is the build table's, row for row.
+    january, february = (_files(workers / f"month=2024-{m}") for m in ("01", "02"))
+    con.execute("update raw.workers set worker_name_masked = '张*' where _period_month = date '2024-02-01'")
+    export_lake(con, lake)
+    assert _files(workers / "month=2024-01") == january
+    assert _files(workers / "month=2024-02").isdisjoint(february)
+    assert _differing_rows(con, "raw.workers", files) == 0
+    # Everything unchanged: nothing is written again.
+    before = {folder: _files(workers / folder) for folder in _folders(workers)}
+    export_lake(con, lake)
+    assert {folder: _files(workers / folder) for folder in _folders(workers)} == before
+
+    # A month that is gone leaves no folder behind.
     con.execute("delete from raw.workers where _period_month = date '2024-01-01'")
     export_lake(con, lake)
-    assert sorted(p.name for p in (lake / "raw" / "workers").iterdir()) == ["month=2024-02"]
+    assert _folders(workers) == ["month=2024-02"]
+    assert _differing_rows(con, "raw.workers", files) == 0
     assert not [p for p in (lake / "raw").iterdir() if p.name.startswith(".")]  # no swap leftovers
     con.close()
     assert Path(build).exists()

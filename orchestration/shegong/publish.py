@@ -20,7 +20,8 @@ first opened by dbt) is converted once, in place and atomically, then copied.
 Each table's fingerprint (its columns and types, its row count and an order-independent sum of its row hashes)
 is recorded in the published file (`audit.published_tables`, with the run that last changed the table) and in
 the exports manifest; the Parquet files of tables whose fingerprint did not change are hard links to the
-previous version's files.
+previous version's files. The run's personal-data scan has just fingerprinted every table but the audit tables
+as they are published: those fingerprints are taken over, not computed again.
 """
 
 from __future__ import annotations
@@ -37,8 +38,14 @@ from typing import Protocol
 
 import duckdb
 
-from shegong.config import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_STORAGE_VERSION, storage_version_error
+from shegong.config import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    DEFAULT_STORAGE_VERSION,
+    PARQUET_OPTIONS,
+    storage_version_error,
+)
 from shegong.fingerprints import table_fingerprints
+from shegong.quality.personal_data import fingerprints_scanned_in_run
 
 LABELLED_SCHEMA = "marts_zh"
 # What auditors read beside the marts; exported to Parquet with them.
@@ -333,10 +340,13 @@ def write_published_copy(
     run_id: str,
     previous: Path | None = None,
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+    fingerprinted: dict[str, tuple[int, str]] | None = None,
 ) -> dict[str, TableState]:
     """The build file copied byte for byte into `target`, documented and labelled; the state of every table it
     holds, each table keeping the run that last changed it in the `previous` publication when its fingerprint is
-    unchanged. The build file is checkpointed, closed and in the publication's storage version (`publish`)."""
+    unchanged. `fingerprinted`: (rows, fingerprint) of tables known to be as they are in the build file, not
+    computed again. The build file is checkpointed, closed and in the publication's storage version
+    (`publish`)."""
     log = build_db.with_name(f"{build_db.name}.wal")
     if log.exists() and log.stat().st_size > 0:  # a copy of the file alone would miss what the log holds
         raise PublishError(
@@ -347,8 +357,18 @@ def write_published_copy(
     try:
         base = published_table_states(con, previous) if previous is not None else {}
         con.execute(f"attach {_sql_string(str(target))} as published")
+        known = fingerprinted or {}
+        tables = {
+            name
+            for (name,) in con.execute(
+                """select schema_name || '.' || table_name from duckdb_tables()
+               where database_name = 'published' and not temporary"""
+            ).fetchall()
+        }
+        fingerprints = {t: known[t] for t in tables & known.keys()}
+        fingerprints |= table_fingerprints(con, "published", only=tables - known.keys())
         states = {}
-        for table, (rows, fingerprint) in table_fingerprints(con, "published").items():
+        for table, (rows, fingerprint) in sorted(fingerprints.items()):
             kept = base.get(table)
             unchanged = kept is not None and kept.fingerprint == fingerprint
             states[table] = kept if unchanged else TableState(rows, fingerprint, run_id)
@@ -422,8 +442,7 @@ def write_exports(
             else:
                 source = f"published.{_identifier(schema)}.{_identifier(name)}"
                 con.execute(
-                    f"copy (select * from {source}) to {_sql_string(str(folder / relative))} "
-                    "(format parquet, compression zstd)"
+                    f"copy (select * from {source}) to {_sql_string(str(folder / relative))} ({PARQUET_OPTIONS})"
                 )
                 written = {
                     "rows": state.rows,
@@ -522,6 +541,14 @@ def publish(
                 f"{' …' if len(failures) > 10 else ''} — the published warehouse is unchanged; see the validation report"
             )
         rows = mart_row_counts(con)
+        # The run's personal-data scan fingerprinted every table it found clean, just before this step. Within a
+        # run only audit tables are written after the scan (validation results, the scan's own record, the
+        # publication below): every other table is as the scan found it, and is not hashed a second time.
+        scanned = {
+            table: state
+            for table, state in fingerprints_scanned_in_run(con, run_id).items()
+            if not table.startswith("audit.")
+        }
         passed, warned = con.execute(
             """select count(*) filter (where success), count(*) filter (where not success)
                from audit.audit_validation_results where run_id = ?""",
@@ -559,6 +586,7 @@ def publish(
             run_id,
             previous=published_db,
             memory_limit=memory_limit,
+            fingerprinted=scanned,
         )
         if staging_exports is not None:
             shutil.rmtree(staging_exports, ignore_errors=True)

@@ -102,6 +102,8 @@ ADDED_COLUMNS = {
         ("quality_score", "double"),
     ),
     "raw.report_facts": (("fact_key", "varchar"), ("confidence", "double")),
+    # The publication reuses the run's scan's fingerprints, rows included (shegong.publish).
+    "audit.personal_data_scanned": (("rows", "bigint"),),
 }
 
 REVIEW_DDL = """
@@ -168,7 +170,8 @@ create table if not exists audit.personal_data_scanned (
     fingerprint varchar not null,       -- shegong.fingerprints: the table's content when it was scanned clean
     rules varchar not null,             -- digest of the patterns and column types it was scanned with
     run_id varchar not null,
-    scanned_at timestamp not null
+    scanned_at timestamp not null,
+    rows bigint                         -- the table's rows then (files built before it: added, empty)
 );
 """
 
@@ -181,12 +184,12 @@ def ensure_build_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {contract.raw_table} ({ddl})")
     con.execute(REPORT_DDL)
     con.execute(REVIEW_DDL)  # dbt reads reviews beside the reports, even before the first review lands
-    for table, columns in ADDED_COLUMNS.items():
-        for name, kind in columns:
-            con.execute(f"alter table {table} add column if not exists {name} {kind}")
     con.execute(VALIDATION_DDL)
     con.execute(PERSONAL_DATA_SCANNED_DDL)
     con.execute(PUBLICATIONS_DDL)
+    for table, columns in ADDED_COLUMNS.items():
+        for name, kind in columns:
+            con.execute(f"alter table {table} add column if not exists {name} {kind}")
 
 
 def replace_validation_rows(

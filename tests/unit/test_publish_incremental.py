@@ -14,6 +14,7 @@ import pytest
 
 from shegong.fingerprints import table_fingerprints
 from shegong.publish import PUBLISHED_TABLES, publish
+from shegong.quality.personal_data import PersonalDataScan, record_scan
 from shegong.schema import ensure_build_schema
 
 
@@ -43,12 +44,17 @@ def _sql(path: Path, *statements: str) -> None:
         con.close()
 
 
-def _written_by(published: Path) -> dict[str, str]:
+def _published_states(published: Path, column: str) -> dict[str, str]:
+    """Table → `column` (written_by_run, fingerprint) of the publication's audit.published_tables."""
     con = duckdb.connect(str(published), read_only=True)
     try:
-        return dict(con.execute(f"select table_name, written_by_run from {PUBLISHED_TABLES}").fetchall())
+        return dict(con.execute(f"select table_name, {column} from {PUBLISHED_TABLES}").fetchall())
     finally:
         con.close()
+
+
+def _written_by(published: Path) -> dict[str, str]:
+    return _published_states(published, "written_by_run")
 
 
 def _differences(build: Path, published: Path) -> dict[str, int]:
@@ -193,3 +199,32 @@ def test_the_fingerprint_ignores_row_order():
     con.execute("create table b as select * from a order by k desc")
     fingerprints = table_fingerprints(con, "memory")
     assert fingerprints["main.a"] == fingerprints["main.b"]
+
+
+def _published_fingerprints(published: Path) -> dict[str, str]:
+    return _published_states(published, "fingerprint")
+
+
+def test_the_publication_takes_the_fingerprints_its_runs_scan_recorded(tmp_path):
+    """The run's personal-data scan fingerprinted its clean tables just before the publish step: the publication
+    records those for every table but the audit tables (written after the scan), and hashes a table itself when
+    the scan was another run's."""
+    build, published = tmp_path / "build.duckdb", tmp_path / "shegong.duckdb"
+    _build(build)
+    con = duckdb.connect(str(build))
+    try:
+        computed = table_fingerprints(con, "build")
+        scan = {**computed, "marts.fct_funding": (500, "as-scanned"), "audit.publications": (0, "as-scanned")}
+        scanned = PersonalDataScan(tables=0, columns=0, values=0, findings=[], seconds=0.0, clean_tables=scan)
+        record_scan(con, "run-1", "audit/personal_data_scan", scanned)
+    finally:
+        con.close()
+
+    publish(build, published, "run-1")
+    recorded = _published_fingerprints(published)
+    assert recorded["marts.fct_funding"] == "as-scanned"  # the scan's, not hashed again
+    assert recorded["marts.dim_region"] == computed["marts.dim_region"][1]
+    assert recorded["audit.publications"] not in ("as-scanned", computed["audit.publications"][1])
+
+    publish(build, published, "run-2")  # no scan of its own: every table is hashed
+    assert _published_fingerprints(published)["marts.fct_funding"] == computed["marts.fct_funding"][1]

@@ -74,8 +74,8 @@ class PersonalDataScan:
     seconds: float
     scanned_at: dt.datetime = field(default_factory=dt.datetime.now)
     unchanged: int = 0  # tables not scanned again: clean at the last scan and unchanged since
-    # schema.table → fingerprint of every table found clean (scanned now, or unchanged since the last scan)
-    clean_tables: dict[str, str] = field(default_factory=dict)
+    # schema.table → (rows, fingerprint) of every table found clean (scanned now, or unchanged since the last scan)
+    clean_tables: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -149,6 +149,18 @@ def clean_at_last_scan(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         return {}
 
 
+def fingerprints_scanned_in_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, tuple[int, str]]:
+    """schema.table → (rows, fingerprint) of every table run `run_id`'s scan found clean, as it was then."""
+    try:
+        rows = con.execute(
+            f"select table_name, rows, fingerprint from {SCANNED} where run_id = ? and rows is not null",
+            [run_id],
+        ).fetchall()
+    except duckdb.CatalogException:  # a file built before the scan kept its memory
+        return {}
+    return {table: (count, fingerprint) for table, count, fingerprint in rows}
+
+
 def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
     """Every text column of every table of the connection's database, scanned for numbers in clear; a table the
     last scan found clean and that has not changed since (its fingerprint) is not scanned again."""
@@ -158,19 +170,19 @@ def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
     fingerprints = table_fingerprints(con, database, only=[f"{s}.{t}" for s, t in tables])
     known_clean = clean_at_last_scan(con)
     findings: list[Finding] = []
-    clean: dict[str, str] = {}
+    clean: dict[str, tuple[int, str]] = {}
     values = unchanged = 0
     for (schema, table), columns in tables.items():
-        fingerprint = fingerprints[f"{schema}.{table}"][1]
-        if known_clean.get(f"{schema}.{table}") == fingerprint:
+        name = f"{schema}.{table}"
+        if known_clean.get(name) == fingerprints[name][1]:
             unchanged += 1
-            clean[f"{schema}.{table}"] = fingerprint
+            clean[name] = fingerprints[name]
             continue
         counts = con.execute(table_scan_sql(schema, table, columns)).fetchall()
         values += sum(n for _, n, _ in counts)
         found = [columns[position] for position, _, hits in counts if hits]
         if not found:
-            clean[f"{schema}.{table}"] = fingerprint
+            clean[name] = fingerprints[name]
             continue
         by_kind = iter(con.execute(kinds_sql(schema, table, found)).fetchall()[0])
         for column in found:
@@ -240,10 +252,10 @@ def record_scan(con: duckdb.DuckDBPyConnection, run_id: str, asset: str, scan: P
     remember the tables it found clean (audit.personal_data_scanned) for the next scan."""
     con.execute(f"delete from {SCANNED}")
     con.executemany(
-        f"insert into {SCANNED} values (?, ?, ?, ?, ?)",
+        f"insert into {SCANNED} (table_name, fingerprint, rules, run_id, scanned_at, rows) values (?, ?, ?, ?, ?, ?)",
         [
-            [table, fingerprint, RULES, run_id, scan.scanned_at]
-            for table, fingerprint in scan.clean_tables.items()
+            [table, fingerprint, RULES, run_id, scan.scanned_at, rows]
+            for table, (rows, fingerprint) in scan.clean_tables.items()
         ],
     )
     return replace_validation_rows(con, run_id, SUITE, audit_rows(run_id, asset, scan))

@@ -4,6 +4,7 @@ lake rewrites only the month partitions that changed)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Collection
 
@@ -41,6 +42,34 @@ def table_fingerprints(
         ).fetchall()[0]
         fingerprints[name] = (rows, fingerprint_digest(columns[name], rows, hash_sum))
     return fingerprints
+
+
+def monthly_fingerprints(
+    con: duckdb.DuckDBPyConnection, database: str, table: str, month_column: str
+) -> tuple[tuple[int, str], dict[dt.date | None, tuple[int, str]]]:
+    """A table's (rows, fingerprint) — the same as `table_fingerprints` gives — and each of its months'
+    (`month_column`'s values, None for rows without one), in one pass: the sums of row hashes add up."""
+    schema, name = table.split(".", 1)
+    shape = [
+        (column, data_type)
+        for column, data_type in con.execute(
+            """select column_name, data_type from duckdb_columns()
+               where database_name = ? and schema_name = ? and table_name = ? order by column_index""",
+            [database, schema, name],
+        ).fetchall()
+    ]
+    months = {
+        month: (rows, int(hash_sum))
+        for month, rows, hash_sum in con.execute(
+            f"select {_quoted(month_column)}, count(*), {row_hash_sum([c for c, _ in shape])} "
+            f"from {_quoted(database)}.{_quoted(schema)}.{_quoted(name)} group by all"
+        ).fetchall()
+    }
+    rows, hash_sum = sum(r for r, _ in months.values()), sum(h for _, h in months.values())
+    return (rows, fingerprint_digest(shape, rows, hash_sum)), {
+        month: (count, fingerprint_digest(shape, count, month_sum))
+        for month, (count, month_sum) in months.items()
+    }
 
 
 def row_hash_sum(columns: list[str]) -> str:

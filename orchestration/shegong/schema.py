@@ -103,7 +103,7 @@ ADDED_COLUMNS = {
     ),
     "raw.report_facts": (("fact_key", "varchar"), ("confidence", "double")),
     # The publication reuses the run's scan's fingerprints, rows included (shegong.publish).
-    "audit.personal_data_scanned": (("rows", "bigint"),),
+    "audit.personal_data_scanned": (("rows", "bigint"), ("month", "varchar")),
 }
 
 REVIEW_DDL = """
@@ -171,7 +171,10 @@ create table if not exists audit.personal_data_scanned (
     rules varchar not null,             -- digest of the patterns and column types it was scanned with
     run_id varchar not null,
     scanned_at timestamp not null,
-    rows bigint                         -- the table's rows then (files built before it: added, empty)
+    rows bigint,                        -- the table's rows then (files built before it: added, empty)
+    -- Null: the row is the whole table's. Else the row is one month's of a table scanned month by month
+    -- (shegong.quality.personal_data.MONTH_COLUMNS): YYYY-MM-DD, or 'none' for its rows without a month.
+    month varchar
 );
 """
 

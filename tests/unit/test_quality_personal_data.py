@@ -3,13 +3,21 @@ column with their count, never a value; codes, hashes and decimals that merely h
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from shegong.publish import blocking_failures
-from shegong.quality.personal_data import SCANNED, Finding, record_scan, scan_personal_data
+from shegong.quality.personal_data import (
+    SCANNED,
+    Finding,
+    record_scan,
+    scan_personal_data,
+    table_scan_sql,
+    text_tables,
+)
 from shegong.schema import PERSONAL_DATA_SCANNED_DDL, VALIDATION_DDL
 
 ID_NUMBER = "110101198001010015"
@@ -108,3 +116,43 @@ def test_a_table_found_clean_is_scanned_again_only_once_it_changed(con) -> None:
     con.execute("delete from raw.notes where note like '电话%'")
     con.execute(f"update {SCANNED} set rules = 'older-patterns'")
     assert scan_personal_data(con).unchanged == 0
+
+
+def test_a_table_with_a_reporting_month_is_scanned_again_only_in_the_months_that_changed(con) -> None:
+    con.execute(VALIDATION_DDL)
+    con.execute(PERSONAL_DATA_SCANNED_DDL)
+    con.execute(
+        """create table raw.roster as
+           select cast(date '2024-01-01' + to_months(i % 3) as date) as _period_month, 'c' || i as certificate_no,
+                  '张*' as name_masked
+           from range(30) t(i)"""
+    )
+    first = scan_personal_data(con)
+    assert first.clean and set(first.clean_months["raw.roster"]) == {
+        dt.date(2024, 1, 1),
+        dt.date(2024, 2, 1),
+        dt.date(2024, 3, 1),
+    }
+    record_scan(con, "run-1", "audit/personal_data_scan", first)
+
+    # A new month lands, holding a mobile number in clear: found, and of the roster only that month's values
+    # were scanned (its 2 distinct values, 1 per text column); dim_contacts and notes are unchanged.
+    con.execute(f"insert into raw.roster values (date '2024-04-01', 'c99', '{MOBILE}')")
+    second = scan_personal_data(con)
+    assert [f.where for f in second.findings] == ["raw.roster.name_masked"]
+    audit_values = sum(  # the audit trail the first scan wrote changed too: scanned whole
+        n
+        for t in text_tables(con)
+        if t.schema == "audit"
+        for _, n, _ in con.execute(table_scan_sql(t.schema, t.table, t.columns)).fetchall()
+    )
+    assert second.values == audit_values + 2  # c99 and the name: the three earlier months were not read
+
+    # Corrected: the month's rows change again and are scanned again, clean; rows without a month are a month
+    # of their own.
+    con.execute("update raw.roster set name_masked = '李*' where _period_month = date '2024-04-01'")
+    con.execute("insert into raw.roster values (null, 'c100', '王*')")
+    third = scan_personal_data(con)
+    assert third.clean and None in third.clean_months["raw.roster"]
+    record_scan(con, "run-3", "audit/personal_data_scan", third)
+    assert scan_personal_data(con).unchanged >= 3  # dim_contacts, notes and the roster

@@ -154,8 +154,8 @@ def build_personal_data_scan(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition
         description=(
             "The personal-data scan of the whole build: every text column of every table (every schema is "
             "published) scanned in SQL for resident ID numbers and mobile numbers in clear, once every table of "
-            "the run is written (a table found clean before and unchanged since is skipped); recorded in "
-            "audit.audit_validation_results (suite personal_data)."
+            "the run is written (a table, or a month of a table, found clean before and unchanged since is "
+            "skipped); recorded in audit.audit_validation_results (suite personal_data)."
         ),
         check_specs=[
             dg.AssetCheckSpec(

@@ -1,7 +1,8 @@
 """The personal-data guard: no resident ID number and no mobile number in clear in any text column of the build
 warehouse (every schema of it is published), checked in SQL on DuckDB: one query per table, scanning all its
 text columns with RE2 in one pass. A finding names the table, the column and how many values hold such a
-number — never a value.
+number — never a value. What the last scan found clean and has not changed since (content fingerprints) is not
+scanned again: a whole table, or, in a table with a reporting month, a month.
 
 No Dagster here: the asset audit/personal_data_scan in `shegong.defs.quality` calls `scan_personal_data` and
 `record_scan` and reports the blocking check.
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from shegong.fingerprints import table_fingerprints
+from shegong.fingerprints import monthly_fingerprints, table_fingerprints
 from shegong.schema import replace_validation_rows
 
 # The numbers themselves (also the redaction of values shown to auditors, shegong.quality.runner.redact).
@@ -38,6 +39,10 @@ _TEXT_TYPES = ("VARCHAR", "JSON")
 # change (audit.personal_data_scanned records the digest).
 RULES = hashlib.sha256("|".join([ANY_NUMBER, *KINDS.values(), *_TEXT_TYPES]).encode()).hexdigest()[:16]
 SCANNED = "audit.personal_data_scanned"
+# A table with one of these (a DATE column) is fingerprinted and scanned month by month: a run that lands one
+# month scans that month's rows again, not every month before it.
+MONTH_COLUMNS = ("_period_month", "period_month")
+NO_MONTH = "none"
 
 SUITE = "personal_data"
 # The asset whose blocking check the scan is (shegong.defs.quality); the publish step depends on it.
@@ -76,6 +81,8 @@ class PersonalDataScan:
     unchanged: int = 0  # tables not scanned again: clean at the last scan and unchanged since
     # schema.table → (rows, fingerprint) of every table found clean (scanned now, or unchanged since the last scan)
     clean_tables: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # schema.table → reporting month → fingerprint, for the clean tables scanned month by month
+    clean_months: dict[str, dict[dt.date | None, str]] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -90,8 +97,20 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def text_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
-    """(schema, table) → its text columns, for every base table of the connection's database."""
+@dataclass(frozen=True)
+class ScannedTable:
+    schema: str
+    table: str
+    columns: list[str]  # its text columns
+    month_column: str | None  # its reporting month (MONTH_COLUMNS), by which it is scanned month by month
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def text_tables(con: duckdb.DuckDBPyConnection) -> list[ScannedTable]:
+    """Every base table of the connection's database that has text columns."""
     rows = con.execute(
         """select c.schema_name, c.table_name, c.column_name, c.data_type
            from duckdb_columns() as c
@@ -101,22 +120,29 @@ def text_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[s
            where c.database_name = current_database() and not t.temporary
            order by c.schema_name, c.table_name, c.column_index"""
     ).fetchall()
-    out: dict[tuple[str, str], list[str]] = {}
+    texts: dict[tuple[str, str], list[str]] = {}
+    months: dict[tuple[str, str], str] = {}
     for schema, table, column, data_type in rows:
         if any(kind in data_type for kind in _TEXT_TYPES):
-            out.setdefault((schema, table), []).append(column)
-    return out
+            texts.setdefault((schema, table), []).append(column)
+        if column in MONTH_COLUMNS and data_type == "DATE":
+            months.setdefault((schema, table), column)
+    return [
+        ScannedTable(schema, table, columns, months.get((schema, table)))
+        for (schema, table), columns in texts.items()
+    ]
 
 
 def _texts(columns: list[str]) -> str:
     return ", ".join(f"cast({_quoted(c)} as varchar) as c{i}" for i, c in enumerate(columns))
 
 
-def table_scan_sql(schema: str, table: str, columns: list[str]) -> str:
-    """Per column of the table (by position): its distinct values and how many of them hold either number.
-    Distinct values, because the regex costs far more than the hashing (keys, codes, names and file names
-    repeat from row to row): half the time of a scan of every value at `medium`."""
-    relation = f"{_quoted(schema)}.{_quoted(table)}"
+def table_scan_sql(schema: str, table: str, columns: list[str], where: str | None = None) -> str:
+    """Per column of the table (by position): its distinct values and how many of them hold either number, over
+    the rows `where` selects (all of them for None). Distinct values, because the regex costs far more than the
+    hashing (keys, codes, names and file names repeat from row to row): half the time of a scan of every value
+    at `medium`."""
+    relation = f"{_quoted(schema)}.{_quoted(table)}" + (f" where {where}" if where else "")
     distinct = " union all ".join(
         f"select distinct {i} as position, cast({_quoted(c)} as varchar) as v from {relation}"
         for i, c in enumerate(columns)
@@ -139,21 +165,53 @@ def kinds_sql(schema: str, table: str, columns: list[str]) -> str:
     )
 
 
-def clean_at_last_scan(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """schema.table → fingerprint of the tables the last scan found clean with today's patterns."""
+def clean_at_last_scan(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, str], dict[str, dict[dt.date | None, str]]]:
+    """What the last scan found clean with today's patterns: schema.table → fingerprint, and for the tables
+    scanned month by month, schema.table → month → fingerprint."""
     try:
-        return dict(
-            con.execute(f"select table_name, fingerprint from {SCANNED} where rules = ?", [RULES]).fetchall()
-        )
+        rows = con.execute(
+            f"select table_name, month, fingerprint from {SCANNED} where rules = ?", [RULES]
+        ).fetchall()
     except duckdb.CatalogException:  # a file built before the scan kept its memory: everything is scanned
-        return {}
+        return {}, {}
+    tables: dict[str, str] = {}
+    months: dict[str, dict[dt.date | None, str]] = {}
+    for table, month, fingerprint in rows:
+        if month is None:
+            tables[table] = fingerprint
+        else:
+            months.setdefault(table, {})[_month_of(month)] = fingerprint
+    return tables, months
+
+
+def _month_key(month: dt.date | None) -> str:
+    """How audit.personal_data_scanned.month names a month: its ISO date, or 'none' for rows without one."""
+    return NO_MONTH if month is None else month.isoformat()
+
+
+def _month_of(key: str) -> dt.date | None:
+    return None if key == NO_MONTH else dt.date.fromisoformat(key)
+
+
+def _in_months(column: str, months: list[dt.date | None]) -> str:
+    """SQL: the rows of these months (None: the rows without a month)."""
+    conditions = [f"{_quoted(column)} is null"] if None in months else []
+    dated = [m for m in months if m is not None]
+    if dated:
+        conditions.append(
+            f"{_quoted(column)} in ({', '.join(f'date {_literal(m.isoformat())}' for m in dated)})"
+        )
+    return "(" + " or ".join(conditions) + ")"
 
 
 def fingerprints_scanned_in_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, tuple[int, str]]:
     """schema.table → (rows, fingerprint) of every table run `run_id`'s scan found clean, as it was then."""
     try:
         rows = con.execute(
-            f"select table_name, rows, fingerprint from {SCANNED} where run_id = ? and rows is not null",
+            f"select table_name, rows, fingerprint from {SCANNED} "
+            "where run_id = ? and month is null and rows is not null",
             [run_id],
         ).fetchall()
     except duckdb.CatalogException:  # a file built before the scan kept its memory
@@ -163,41 +221,57 @@ def fingerprints_scanned_in_run(con: duckdb.DuckDBPyConnection, run_id: str) -> 
 
 def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
     """Every text column of every table of the connection's database, scanned for numbers in clear; a table the
-    last scan found clean and that has not changed since (its fingerprint) is not scanned again."""
+    last scan found clean and that has not changed since (its fingerprint) is not scanned again, and of a table
+    with a reporting month only the months that changed since are."""
     started = dt.datetime.now()
-    tables = text_columns(con)
+    tables = text_tables(con)
     (database,) = con.execute("select current_database()").fetchall()[0]
-    fingerprints = table_fingerprints(con, database, only=[f"{s}.{t}" for s, t in tables])
-    known_clean = clean_at_last_scan(con)
+    fingerprints = table_fingerprints(con, database, only=[t.name for t in tables if t.month_column is None])
+    month_fingerprints: dict[str, dict[dt.date | None, tuple[int, str]]] = {}
+    for t in tables:
+        if t.month_column is not None:
+            fingerprints[t.name], month_fingerprints[t.name] = monthly_fingerprints(
+                con, database, t.name, t.month_column
+            )
+    known_clean, known_clean_months = clean_at_last_scan(con)
     findings: list[Finding] = []
     clean: dict[str, tuple[int, str]] = {}
+    clean_months: dict[str, dict[dt.date | None, str]] = {}
     values = unchanged = 0
-    for (schema, table), columns in tables.items():
-        name = f"{schema}.{table}"
-        if known_clean.get(name) == fingerprints[name][1]:
+    for t in tables:
+        months = {
+            month: fingerprint for month, (_, fingerprint) in month_fingerprints.get(t.name, {}).items()
+        }
+        if known_clean.get(t.name) == fingerprints[t.name][1]:
             unchanged += 1
-            clean[name] = fingerprints[name]
+            clean[t.name], clean_months[t.name] = fingerprints[t.name], months
             continue
-        counts = con.execute(table_scan_sql(schema, table, columns)).fetchall()
+        where = None
+        if t.month_column is not None:
+            before = known_clean_months.get(t.name, {})
+            changed = [month for month, fingerprint in months.items() if before.get(month) != fingerprint]
+            where = _in_months(t.month_column, changed) if changed else "false"  # an emptied table
+        counts = con.execute(table_scan_sql(t.schema, t.table, t.columns, where)).fetchall()
         values += sum(n for _, n, _ in counts)
-        found = [columns[position] for position, _, hits in counts if hits]
+        found = [t.columns[position] for position, _, hits in counts if hits]
         if not found:
-            clean[name] = fingerprints[name]
+            clean[t.name], clean_months[t.name] = fingerprints[t.name], months
             continue
-        by_kind = iter(con.execute(kinds_sql(schema, table, found)).fetchall()[0])
+        by_kind = iter(con.execute(kinds_sql(t.schema, t.table, found)).fetchall()[0])
         for column in found:
             for kind in KINDS:
                 hits = next(by_kind)
                 if hits:
-                    findings.append(Finding(schema, table, column, kind, hits))
+                    findings.append(Finding(t.schema, t.table, column, kind, hits))
     return PersonalDataScan(
         tables=len(tables),
-        columns=sum(len(c) for c in tables.values()),
+        columns=sum(len(t.columns) for t in tables),
         values=values,
         findings=findings,
         seconds=(dt.datetime.now() - started).total_seconds(),
         unchanged=unchanged,
         clean_tables=clean,
+        clean_months={table: months for table, months in clean_months.items() if months},
     )
 
 
@@ -251,11 +325,17 @@ def record_scan(con: duckdb.DuckDBPyConnection, run_id: str, asset: str, scan: P
     """Append the scan's rows to audit.audit_validation_results (a re-run of the check replaces its rows), and
     remember the tables it found clean (audit.personal_data_scanned) for the next scan."""
     con.execute(f"delete from {SCANNED}")
+    columns = "table_name, fingerprint, rules, run_id, scanned_at, rows, month"
     con.executemany(
-        f"insert into {SCANNED} (table_name, fingerprint, rules, run_id, scanned_at, rows) values (?, ?, ?, ?, ?, ?)",
+        f"insert into {SCANNED} ({columns}) values (?, ?, ?, ?, ?, ?, ?)",
         [
-            [table, fingerprint, RULES, run_id, scan.scanned_at, rows]
+            [table, fingerprint, RULES, run_id, scan.scanned_at, rows, None]
             for table, (rows, fingerprint) in scan.clean_tables.items()
+        ]
+        + [
+            [table, fingerprint, RULES, run_id, scan.scanned_at, None, _month_key(month)]
+            for table, months in scan.clean_months.items()
+            for month, fingerprint in months.items()
         ],
     )
     return replace_validation_rows(con, run_id, SUITE, audit_rows(run_id, asset, scan))

@@ -254,7 +254,7 @@ def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
     ingest(resource, "2024-01", "2024-11")
 
     # The lake holds what ingest accepted, by registry and month, and DuckDB reads it as the build file holds it.
-    assert sorted(p.name for p in (lake / "raw" / "workers").iterdir()) == [
+    assert sorted(p.name for p in (lake / "raw" / "workers").iterdir() if p.is_dir()) == [
         f"month=2024-{m:02d}" for m in range(1, 12)
     ]
     assert (lake / "audit" / "quarantined_rows" / "registry=workers").is_dir()

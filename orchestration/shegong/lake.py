@@ -10,11 +10,12 @@ partition discovery):
   audit/quarantined_rows/registry=<r>/month=YYYY-MM/*.parquet  rejected rows with reason codes (redacted)
   audit/ingested_files/registry=<r>/month=YYYY-MM/*.parquet    every file version: sha256, counts, status
 
-A table is written into a sibling folder and swapped in by rename, so a reader lists either the previous or the new
-files of a table, never a half-written one. In a partitioned table only the partitions whose rows changed are
+A table is written into a sibling folder and swapped in by rename, so a reader lists either the previous or the
+new files of a table, never a half-written one. In a partitioned table only the partitions whose rows changed are
 written again; the new folder hard-links the files of the others, and `_partitions.json` (which Spark and a
-`*.parquet` glob skip) records the fingerprint of every partition's rows. JSON columns are written as text (Spark's Parquet reader
-has no JSON type). Personal data is already hashed or masked in the build tables this is exported from.
+`*.parquet` glob skip) records the fingerprint of every partition's rows. JSON columns are written as text
+(Spark's Parquet reader has no JSON type). Personal data is already hashed or masked in the build tables this is
+exported from.
 """
 
 from __future__ import annotations

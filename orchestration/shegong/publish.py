@@ -358,13 +358,11 @@ def write_published_copy(
         base = published_table_states(con, previous) if previous is not None else {}
         con.execute(f"attach {_sql_string(str(target))} as published")
         known = fingerprinted or {}
-        tables = {
-            name
-            for (name,) in con.execute(
-                """select schema_name || '.' || table_name from duckdb_tables()
+        listed = con.execute(
+            """select schema_name || '.' || table_name from duckdb_tables()
                where database_name = 'published' and not temporary"""
-            ).fetchall()
-        }
+        ).fetchall()
+        tables = {name for (name,) in listed}
         fingerprints = {t: known[t] for t in tables & known.keys()}
         fingerprints |= table_fingerprints(con, "published", only=tables - known.keys())
         states = {}

@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import duckdb
+
+Shape = list[tuple[str, str]]  # (column, type) in column order
 
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def table_fingerprints(
-    con: duckdb.DuckDBPyConnection, database: str, only: Collection[str] | None = None
-) -> dict[str, tuple[int, str]]:
-    """`schema.table` → (rows, fingerprint) of every base table of an attached database (or of those named in
-    `only`). The fingerprint covers the column names and types, the row count and the sum of the rows' hashes
-    (order-independent; a duplicated row counts twice), so any change of content or shape changes it."""
-    columns: dict[str, list[tuple[str, str]]] = {}  # schema.table → (column, type), in column order
+def table_shapes(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, Shape]:
+    """`schema.table` → its columns and types, for every base table of an attached database."""
+    shapes: dict[str, Shape] = {}
     for schema, table, column, data_type in con.execute(
         """select c.schema_name, c.table_name, c.column_name, c.data_type
            from duckdb_columns() as c
@@ -32,39 +30,38 @@ def table_fingerprints(
            order by c.schema_name, c.table_name, c.column_index""",
         [database],
     ).fetchall():
-        columns.setdefault(f"{schema}.{table}", []).append((column, data_type))
+        shapes.setdefault(f"{schema}.{table}", []).append((column, data_type))
+    return shapes
+
+
+def table_fingerprints(
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    only: Collection[str] | None = None,
+    known: Mapping[str, tuple[int, str]] | None = None,
+) -> dict[str, tuple[int, str]]:
+    """`schema.table` → (rows, fingerprint) of every base table of an attached database (or of those named in
+    `only`). The fingerprint covers the column names and types, the row count and the sum of the rows' hashes
+    (order-independent; a duplicated row counts twice), so any change of content or shape changes it. `known`:
+    fingerprints already taken of some of these tables as they are, used instead of hashing them again."""
+    shapes = table_shapes(con, database)
+    known = known or {}
     fingerprints = {}
-    for name in sorted(columns if only is None else set(columns) & set(only)):
-        schema, table = name.split(".", 1)
-        rows, hash_sum = con.execute(
-            f"select count(*), {row_hash_sum([c for c, _ in columns[name]])} "
-            f"from {_quoted(database)}.{_quoted(schema)}.{_quoted(table)}"
-        ).fetchall()[0]
-        fingerprints[name] = (rows, fingerprint_digest(columns[name], rows, hash_sum))
+    for name in sorted(shapes if only is None else set(shapes) & set(only)):
+        if name in known:
+            fingerprints[name] = known[name]
+            continue
+        ((rows, hash_sum),) = partition_hash_sums(con, _relation(database, name), shapes[name]).values()
+        fingerprints[name] = (rows, fingerprint_digest(shapes[name], rows, hash_sum))
     return fingerprints
 
 
 def monthly_fingerprints(
-    con: duckdb.DuckDBPyConnection, database: str, table: str, month_column: str
+    con: duckdb.DuckDBPyConnection, database: str, table: str, shape: Shape, month_column: str
 ) -> tuple[tuple[int, str], dict[dt.date | None, tuple[int, str]]]:
     """A table's (rows, fingerprint) — the same as `table_fingerprints` gives — and each of its months'
     (`month_column`'s values, None for rows without one), in one pass: the sums of row hashes add up."""
-    schema, name = table.split(".", 1)
-    shape = [
-        (column, data_type)
-        for column, data_type in con.execute(
-            """select column_name, data_type from duckdb_columns()
-               where database_name = ? and schema_name = ? and table_name = ? order by column_index""",
-            [database, schema, name],
-        ).fetchall()
-    ]
-    months = {
-        month: (rows, int(hash_sum))
-        for month, rows, hash_sum in con.execute(
-            f"select {_quoted(month_column)}, count(*), {row_hash_sum([c for c, _ in shape])} "
-            f"from {_quoted(database)}.{_quoted(schema)}.{_quoted(name)} group by all"
-        ).fetchall()
-    }
+    months = partition_hash_sums(con, _relation(database, table), shape, _quoted(month_column))
     rows, hash_sum = sum(r for r, _ in months.values()), sum(h for _, h in months.values())
     return (rows, fingerprint_digest(shape, rows, hash_sum)), {
         month: (count, fingerprint_digest(shape, count, month_sum))
@@ -72,13 +69,30 @@ def monthly_fingerprints(
     }
 
 
-def row_hash_sum(columns: list[str]) -> str:
-    """SQL: the order-independent sum of the rows' hashes over `columns` (0 for no rows). A row's hash is
-    hash(c1, c2, …) over its columns in order: 2.5× faster than hashing the row as a struct (hash(t))."""
-    return f"coalesce(sum(hash({', '.join(_quoted(c) for c in columns)})::hugeint), 0)"
+def partition_hash_sums(
+    con: duckdb.DuckDBPyConnection, relation: str, shape: Shape, partition: str | None = None
+) -> dict[object, tuple[int, int]]:
+    """Value of the SQL expression `partition` → (rows, sum of row hashes) of the relation's rows with that value;
+    without one, {None: …} for the whole relation (also when it has no rows). A row's hash is hash(c1, c2, …)
+    over its columns in order: 2.5× faster than hashing the row as a struct (hash(t))."""
+    sums = f"count(*), coalesce(sum(hash({', '.join(_quoted(c) for c, _ in shape)})::hugeint), 0)"
+    if partition is None:
+        ((rows, hash_sum),) = con.execute(f"select {sums} from {relation}").fetchall()
+        return {None: (rows, int(hash_sum))}
+    return {
+        key: (rows, int(hash_sum))
+        for key, rows, hash_sum in con.execute(
+            f"select {partition}, {sums} from {relation} group by all"
+        ).fetchall()
+    }
 
 
-def fingerprint_digest(shape: list[tuple[str, str]], rows: int, hash_sum: int) -> str:
+def fingerprint_digest(shape: Shape, rows: int, hash_sum: int) -> str:
     """The fingerprint of rows with these (column, type) pairs, this count and this sum of row hashes."""
     described = ", ".join(f"{column} {data_type}" for column, data_type in shape)
     return hashlib.sha256(f"{described}|{rows}|{hash_sum}".encode()).hexdigest()[:32]
+
+
+def _relation(database: str, table: str) -> str:
+    schema, name = table.split(".", 1)
+    return f"{_quoted(database)}.{_quoted(schema)}.{_quoted(name)}"

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from shegong.config import PARQUET_OPTIONS
-from shegong.fingerprints import fingerprint_digest, row_hash_sum
+from shegong.fingerprints import fingerprint_digest, partition_hash_sums
 
 # Tables partitioned by reporting month (the monthly registries and the region code lists).
 MONTHLY_RAW_TABLES = (
@@ -150,12 +150,10 @@ def _export_partitions(
     select = _select(columns)
     # What the files of a partition hold depends on the rows and on how they are written: a change of either
     # rewrites the partition.
-    shape = [*columns, ("written as", f"{select} | {PARQUET_OPTIONS}")]
+    written_as = [*columns, ("written as", f"{select} | {PARQUET_OPTIONS}")]
     current = {
-        name: (rows, fingerprint_digest(shape, rows, hash_sum))
-        for name, rows, hash_sum in con.execute(
-            f"select {folder}, count(*), {row_hash_sum([c for c, _ in columns])} from {source} group by 1"
-        ).fetchall()
+        name: (rows, fingerprint_digest(written_as, rows, hash_sum))
+        for name, (rows, hash_sum) in partition_hash_sums(con, source, columns, folder).items()
     }
     previous = _written_partitions(final)
     changed = sorted(name for name, (_, fingerprint) in current.items() if previous.get(name) != fingerprint)

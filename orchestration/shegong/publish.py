@@ -357,16 +357,8 @@ def write_published_copy(
     try:
         base = published_table_states(con, previous) if previous is not None else {}
         con.execute(f"attach {_sql_string(str(target))} as published")
-        known = fingerprinted or {}
-        listed = con.execute(
-            """select schema_name || '.' || table_name from duckdb_tables()
-               where database_name = 'published' and not temporary"""
-        ).fetchall()
-        tables = {name for (name,) in listed}
-        fingerprints = {t: known[t] for t in tables & known.keys()}
-        fingerprints |= table_fingerprints(con, "published", only=tables - known.keys())
         states = {}
-        for table, (rows, fingerprint) in sorted(fingerprints.items()):
+        for table, (rows, fingerprint) in table_fingerprints(con, "published", known=fingerprinted).items():
             kept = base.get(table)
             unchanged = kept is not None and kept.fingerprint == fingerprint
             states[table] = kept if unchanged else TableState(rows, fingerprint, run_id)

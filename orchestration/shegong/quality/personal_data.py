@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from shegong.fingerprints import monthly_fingerprints, table_fingerprints
+from shegong.fingerprints import monthly_fingerprints, table_fingerprints, table_shapes
 from shegong.schema import replace_validation_rows
 
 # The numbers themselves (also the redaction of values shown to auditors, shegong.quality.runner.redact).
@@ -228,10 +228,11 @@ def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
     (database,) = con.execute("select current_database()").fetchall()[0]
     fingerprints = table_fingerprints(con, database, only=[t.name for t in tables if t.month_column is None])
     month_fingerprints: dict[str, dict[dt.date | None, tuple[int, str]]] = {}
+    shapes = table_shapes(con, database)
     for t in tables:
         if t.month_column is not None:
             fingerprints[t.name], month_fingerprints[t.name] = monthly_fingerprints(
-                con, database, t.name, t.month_column
+                con, database, t.name, shapes[t.name], t.month_column
             )
     known_clean, known_clean_months = clean_at_last_scan(con)
     findings: list[Finding] = []

@@ -157,3 +157,22 @@ def test_the_event_log_keeps_an_engine_for_the_most_recent_files_only(tmp_path, 
         assert len(instance.get_records_for_run(run_id, limit=10_000).records) > len(DOCUMENTS)
     storage.dispose()
     assert storage._engines is None
+
+
+def test_the_event_log_remembers_the_index_tables_it_found(tmp_path):
+    """Dagster asks whether an index table exists before storing nearly every event. A table found is not asked
+    for again (tables are only ever added), a missing one is: created later, it is found."""
+    storage = ShegongSqliteEventLog(str(tmp_path / "events"))
+    index = sqlite3.connect(tmp_path / "events" / "index.db")
+    try:
+        assert storage.has_table("asset_event_tags")
+        index.execute("alter table asset_event_tags rename to asset_event_tags_moved")
+        index.commit()
+        assert storage.has_table("asset_event_tags")  # remembered, not asked again
+        assert not storage.has_table("added_later")
+        index.execute("create table added_later (id integer)")
+        index.commit()
+        assert storage.has_table("added_later")
+        assert not ShegongSqliteEventLog(str(tmp_path / "events")).has_table("asset_event_tags")
+    finally:
+        index.close()

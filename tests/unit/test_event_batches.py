@@ -4,7 +4,9 @@ nothing behind. Real Dagster runs against real SQLite files."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -176,3 +178,31 @@ def test_the_event_log_remembers_the_index_tables_it_found(tmp_path):
         assert not ShegongSqliteEventLog(str(tmp_path / "events")).has_table("asset_event_tags")
     finally:
         index.close()
+
+
+def test_the_event_log_commits_without_waiting_for_the_disk_and_forgets_wiped_files(tmp_path, no_postgres):
+    """Kept connections to files in WAL mode, at synchronous = NORMAL (1; Dagster's connections are at FULL, 2).
+    After a wipe (which deletes the run files) a run's events go to a new file, not to a deleted one."""
+    instance = _instance(tmp_path / "home", "project")
+    storage = instance.event_log_storage
+    first = _materialize(instance).run_id
+    with storage._connect(first) as connection:
+        assert connection.exec_driver_sql("pragma synchronous").scalar() == 1
+        assert connection.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+    instance.wipe()
+    runs = tmp_path / "home" / "storage" / "history" / "runs"
+    assert not (runs / f"{first}.db").exists()
+    # An event of that run stored after the wipe is in a file again, not in the deleted one.
+    storage.store_event(
+        dg.EventLogEntry(
+            error_info=None,
+            level=logging.INFO,
+            user_message="after the wipe",
+            run_id=first,
+            timestamp=time.time(),
+        )
+    )
+    assert [r.event_log_entry.user_message for r in instance.get_records_for_run(first).records] == [
+        "after the wipe"
+    ]
+    assert (runs / f"{first}.db").is_file()

@@ -364,6 +364,8 @@ def write_published_copy(
             unchanged = kept is not None and kept.fingerprint == fingerprint
             states[table] = kept if unchanged else TableState(rows, fingerprint, run_id)
         con.execute("use published")
+        # One transaction for the hundreds of catalog changes below: one each took 0.43 s at `large`, 0.13 s.
+        con.execute("begin transaction")
         _record_table_states(con, states)
         present = _catalog(con, "published")
         for statement in comment_statements(relations, present) + labelled_view_statements(
@@ -374,6 +376,7 @@ def write_published_copy(
             schema, name = table.split(".")
             if (schema, name, "") in present:
                 con.execute(f"comment on table {table} is {_sql_string(description)}")
+        con.execute("commit")
         con.execute("checkpoint")
     finally:
         con.close()

@@ -11,8 +11,12 @@ import pytest
 
 from shegong.publish import blocking_failures
 from shegong.quality.personal_data import (
+    DISTINCT,
+    EVERY,
     SCANNED,
+    SKIP,
     Finding,
+    column_reads,
     record_scan,
     scan_personal_data,
     table_scan_sql,
@@ -49,7 +53,8 @@ def test_a_clean_warehouse_passes(con) -> None:
     scan = scan_personal_data(con)
     assert scan.clean and scan.findings == []
     assert scan.tables == 2 and scan.columns == 7 + 2  # the bigint column is not text
-    assert scan.values == 2 * 7 + 2  # distinct values per column
+    # Every value of every text column but the masked names, whose longest value (5 bytes) cannot hold a number.
+    assert scan.values == 2 * 6 + 2
 
 
 def test_numbers_in_clear_are_found_by_table_and_column(con) -> None:
@@ -140,13 +145,15 @@ def test_a_table_with_a_reporting_month_is_scanned_again_only_in_the_months_that
     con.execute(f"insert into raw.roster values (date '2024-04-01', 'c99', '{MOBILE}')")
     second = scan_personal_data(con)
     assert [f.where for f in second.findings] == ["raw.roster.name_masked"]
-    audit_values = sum(  # the audit trail the first scan wrote changed too: scanned whole
-        n
-        for t in text_tables(con)
-        if t.schema == "audit"
-        for _, n, _ in con.execute(table_scan_sql(t.schema, t.table, t.columns)).fetchall()
-    )
-    assert second.values == audit_values + 2  # c99 and the name: the three earlier months were not read
+    audit_values = 0  # the audit trail the first scan wrote changed too: scanned whole
+    for t in text_tables(con):
+        if t.schema == "audit":
+            (rows,) = con.execute(f"select count(*) from {t.schema}.{t.table}").fetchone()
+            sql = table_scan_sql(t.schema, t.table, t.columns, reads=column_reads(con, t, rows))
+            audit_values += sum(n for _, n, _ in con.execute(sql).fetchall()) if sql else 0
+    # The new month's name only: the three earlier months were not read, and the certificate numbers (3 bytes at
+    # most) cannot hold a number. The names could not either until the new one came.
+    assert second.values == audit_values + 1
 
     # Corrected: the month's rows change again and are scanned again, clean; rows without a month are a month
     # of their own.
@@ -156,3 +163,23 @@ def test_a_table_with_a_reporting_month_is_scanned_again_only_in_the_months_that
     assert third.clean and None in third.clean_months["raw.roster"]
     record_scan(con, "run-3", "audit/personal_data_scan", third)
     assert scan_personal_data(con).unchanged >= 3  # dim_contacts, notes and the roster
+
+
+def test_columns_are_read_as_their_statistics_allow(con) -> None:
+    """From DuckDB's statistics of the stored values, never the values: a column whose longest value is under 11
+    bytes is not read, a column of mostly distinct values is read whole, others by their distinct values (so are
+    columns DuckDB keeps no length for), and an empty table not at all."""
+    con.execute(
+        """create table raw.mixed as
+           select 'L' || (i % 3)::varchar as level, md5(i::varchar) as hash, 'file_' || (i % 5) || '_roster.csv' as file,
+                  ['助理社会工作师'] as levels
+           from range(1000) t(i)"""
+    )
+    con.execute("create table raw.empty (note varchar)")
+    tables = {t.name: t for t in text_tables(con)}
+    assert column_reads(con, tables["raw.mixed"], 1000) == [SKIP, EVERY, DISTINCT, DISTINCT]
+    assert column_reads(con, tables["raw.empty"], 0) == [SKIP]
+    # The statistics follow the data: a longer value makes the short column one to read, and a number in it is found.
+    con.execute(f"insert into raw.mixed values ('电话{MOBILE}', md5('x'), 'file_1_roster.csv', [])")
+    assert column_reads(con, tables["raw.mixed"], 1001)[0] == DISTINCT
+    assert [f.where for f in scan_personal_data(con).findings] == ["raw.mixed.level"]

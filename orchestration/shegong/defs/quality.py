@@ -183,7 +183,7 @@ def build_personal_data_scan(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition
             "tables_scanned": scan.tables,
             "tables_unchanged_since_clean_scan": scan.unchanged,
             "text_columns_scanned": scan.columns,
-            "distinct_values_scanned": scan.values,
+            "values_scanned": scan.values,
             "columns_with_findings": len(scan.findings),
             "seconds": round(scan.seconds, 2),
         }

@@ -74,9 +74,7 @@ class Finding:
 class PersonalDataScan:
     tables: int
     columns: int
-    values: (
-        int  # non-null values scanned (distinct ones, or every one: `column_reads`), summed over the columns
-    )
+    values: int  # non-null values read (distinct ones, or every one: `column_reads`), over all columns
     findings: list[Finding]
     seconds: float
     scanned_at: dt.datetime = field(default_factory=dt.datetime.now)
@@ -193,7 +191,8 @@ def table_scan_sql(
     for i, (column, read) in enumerate(zip(columns, reads or [DISTINCT] * len(columns), strict=True)):
         if read == SKIP:
             continue
-        values = f"select {'distinct ' if read == DISTINCT else ''}cast({_quoted(column)} as varchar) as v from {relation}"
+        distinct = "distinct " if read == DISTINCT else ""
+        values = f"select {distinct}cast({_quoted(column)} as varchar) as v from {relation}"
         branches.append(
             f"select {i} as position, count(v), count(*) filter (where regexp_matches(v, {_literal(ANY_NUMBER)})) "
             f"from ({values})"

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import duckdb
 
-from shegong.fingerprints import monthly_fingerprints, table_fingerprints, table_shapes
+from shegong.fingerprints import Shape, monthly_fingerprints, table_fingerprints, table_shapes
 from shegong.schema import replace_validation_rows
 
 # The numbers themselves (also the redaction of values shown to auditors, shegong.quality.runner.redact).
@@ -102,42 +103,27 @@ class ScannedTable:
     schema: str
     table: str
     columns: list[str]  # its text columns
+    types: list[str]  # their types, in the same order
     month_column: str | None  # its reporting month (MONTH_COLUMNS), by which it is scanned month by month
-    types: tuple[str, ...] = ()  # the text columns' types, in their order
 
     @property
     def name(self) -> str:
         return f"{self.schema}.{self.table}"
 
 
-def text_tables(con: duckdb.DuckDBPyConnection) -> list[ScannedTable]:
-    """Every base table of the connection's database that has text columns."""
-    rows = con.execute(
-        """select c.schema_name, c.table_name, c.column_name, c.data_type
-           from duckdb_columns() as c
-           join duckdb_tables() as t
-             on t.database_name = c.database_name and t.schema_name = c.schema_name
-            and t.table_name = c.table_name
-           where c.database_name = current_database() and not t.temporary
-           order by c.schema_name, c.table_name, c.column_index"""
-    ).fetchall()
-    texts: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    months: dict[tuple[str, str], str] = {}
-    for schema, table, column, data_type in rows:
-        if any(kind in data_type for kind in _TEXT_TYPES):
-            texts.setdefault((schema, table), []).append((column, data_type))
-        if column in MONTH_COLUMNS and data_type == "DATE":
-            months.setdefault((schema, table), column)
-    return [
-        ScannedTable(
-            schema,
-            table,
-            [name for name, _ in columns],
-            months.get((schema, table)),
-            tuple(data_type for _, data_type in columns),
-        )
-        for (schema, table), columns in texts.items()
-    ]
+def text_tables(shapes: Mapping[str, Shape]) -> list[ScannedTable]:
+    """The tables among `shapes` (`fingerprints.table_shapes`) that have text columns."""
+    tables = []
+    for name, shape in shapes.items():
+        texts = [
+            (column, data_type) for column, data_type in shape if any(k in data_type for k in _TEXT_TYPES)
+        ]
+        if not texts:
+            continue
+        month = next((c for c, data_type in shape if c in MONTH_COLUMNS and data_type == "DATE"), None)
+        schema, table = name.split(".", 1)
+        tables.append(ScannedTable(schema, table, [c for c, _ in texts], [t for _, t in texts], month))
+    return tables
 
 
 # How a column's values are read (`column_reads`).
@@ -162,7 +148,7 @@ def column_reads(con: duckdb.DuckDBPyConnection, table: ScannedTable, rows: int)
     if not found:
         return [SKIP] * len(table.columns)
     reads = []
-    for data_type, stats in zip(table.types or ("",) * len(table.columns), found[0], strict=True):
+    for data_type, stats in zip(table.types, found[0], strict=True):
         longest = stats.get("max_string_length") if isinstance(stats, dict) else None
         unique = stats.get("approx_unique") if isinstance(stats, dict) else None
         if data_type == "VARCHAR" and isinstance(longest, int) and longest < SHORTEST_MATCH:
@@ -179,16 +165,15 @@ def _texts(columns: list[str]) -> str:
 
 
 def table_scan_sql(
-    schema: str, table: str, columns: list[str], where: str | None = None, reads: list[str] | None = None
+    schema: str, table: str, columns: list[str], reads: list[str], where: str | None = None
 ) -> str | None:
-    """Per column of the table (by position), read as `reads` says (`column_reads`; DISTINCT for all when None):
-    the values read and how many of them hold either number, over the rows `where` selects (all of them for
-    None); None when no column is read. Distinct values where they repeat, because the regex costs far more
-    than the hashing (codes, names and file names repeat from row to row): half the time of a scan of every value
-    at `medium`."""
+    """Per column of the table (by position), read as `reads` says (`column_reads`): the values read and how many
+    of them hold either number, over the rows `where` selects (all of them for None); None when no column is read.
+    Distinct values where they repeat, because the regex costs far more than the hashing (codes, names and file
+    names repeat from row to row): half the time of a scan of every value at `medium`."""
     relation = f"{_quoted(schema)}.{_quoted(table)}" + (f" where {where}" if where else "")
     branches = []
-    for i, (column, read) in enumerate(zip(columns, reads or [DISTINCT] * len(columns), strict=True)):
+    for i, (column, read) in enumerate(zip(columns, reads, strict=True)):
         if read == SKIP:
             continue
         distinct = "distinct " if read == DISTINCT else ""
@@ -273,11 +258,11 @@ def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
     last scan found clean and that has not changed since (its fingerprint) is not scanned again, and of a table
     with a reporting month only the months that changed since are."""
     started = dt.datetime.now()
-    tables = text_tables(con)
     (database,) = con.execute("select current_database()").fetchall()[0]
+    shapes = table_shapes(con, database)
+    tables = text_tables(shapes)
     fingerprints = table_fingerprints(con, database, only=[t.name for t in tables if t.month_column is None])
     month_fingerprints: dict[str, dict[dt.date | None, tuple[int, str]]] = {}
-    shapes = table_shapes(con, database)
     for t in tables:
         if t.month_column is not None:
             fingerprints[t.name], month_fingerprints[t.name] = monthly_fingerprints(
@@ -302,7 +287,7 @@ def scan_personal_data(con: duckdb.DuckDBPyConnection) -> PersonalDataScan:
             changed = [month for month, fingerprint in months.items() if before.get(month) != fingerprint]
             where = _in_months(t.month_column, changed) if changed else "false"  # an emptied table
         sql = table_scan_sql(
-            t.schema, t.table, t.columns, where, column_reads(con, t, fingerprints[t.name][0])
+            t.schema, t.table, t.columns, column_reads(con, t, fingerprints[t.name][0]), where
         )
         counts = con.execute(sql).fetchall() if sql is not None else []
         values += sum(n for _, n, _ in counts)

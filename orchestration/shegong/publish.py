@@ -568,7 +568,8 @@ def publish(
 
     published_db.parent.mkdir(parents=True, exist_ok=True)
     staging = published_db.with_name(f".{published_db.name}.{run_id}.tmp")
-    version = f"{now:%Y%m%dT%H%M%S}-{run_id[:8]}"
+    # To the microsecond: two publications of one run can fall in the same second (a re-publish of a build).
+    version = f"{now:%Y%m%dT%H%M%S%f}-{run_id[:8]}"
     staging_exports = exports_dir / f".{version}.tmp" if exports_dir is not None else None
     engine_side = (
         engine_publication({name.split(".", 1)[1]: n for name, n in rows.items()}, now)

@@ -134,6 +134,23 @@ def test_the_second_publication_records_what_changed(tmp_path):
     )
 
 
+def test_two_publications_of_one_run_in_the_same_second_get_their_own_export_folders(tmp_path):
+    """A build published again at once (the same run, the same second) is a new version folder, not a collision
+    with the first; `current` points at the second and the first is kept."""
+    build, published, exports = tmp_path / "build.duckdb", tmp_path / "shegong.duckdb", tmp_path / "exports"
+    _build(build)
+    first = publish(build, published, "run-1", now=dt.datetime(2026, 1, 1, 8, 0, 0, 100), exports_dir=exports)
+    second = publish(
+        build, published, "run-1", now=dt.datetime(2026, 1, 1, 8, 0, 0, 900), exports_dir=exports
+    )
+    assert first.exports != second.exports and first.exports.is_dir()
+    assert (exports / "current").resolve() == second.exports
+    assert sorted(p.name for p in exports.iterdir() if not p.is_symlink()) == [
+        first.exports.name,
+        second.exports.name,
+    ]
+
+
 def _storage_tag(path: Path) -> str:
     con = duckdb.connect(str(path), read_only=True)
     try:

@@ -37,9 +37,10 @@ class SparkPublishError(PublishError):
 
 
 def snapshot_database(endpoint: SparkEndpoint, run_id: str, now: dt.datetime) -> str:
-    """`<prefix>_snapshot_<yyyymmddThhmmss>_<run>`: sortable by time, unique per run, a valid Spark name."""
+    """`<prefix>_snapshot_<yyyymmddThhmmssffffff>_<run>`: sortable by time, unique per publication (two of one run
+    can fall in the same second, and `prepare` drops a snapshot of the same name), a valid Spark name."""
     run = re.sub(r"[^0-9a-z]", "", run_id.lower())[:8]
-    return f"{endpoint.database(SNAPSHOT_LAYER)}_{now:%Y%m%dt%H%M%S}_{run}"
+    return f"{endpoint.database(SNAPSHOT_LAYER)}_{now:%Y%m%dt%H%M%S%f}_{run}"
 
 
 def _string(text: str) -> str:

@@ -4,15 +4,46 @@
 -#}
 with
 
+{#
+    A period's attributes are those of its latest monthly record. The record is found by its key, not by a
+    window over stg_workers: a row_number() window sorted every record with all its columns (the model took
+    4.6-6.3 s at `large` that way, 3.4 s this way, same rows). (certificate_no, period_month) is unique and not
+    null in stg_workers (its tests), so the join below keeps exactly one record per period.
+#}
+latest_in_period as (
+
+    select
+        certificate_no,
+        registered_on,
+        max(period_month) as period_month
+    from {{ ref('stg_workers') }}
+    group by certificate_no, registered_on
+
+),
+
+latest_registration as (
+
+    select
+        certificate_no,
+        max(registered_on) as latest_registered_on
+    from latest_in_period
+    group by certificate_no
+
+),
+
 records as (
 
     select
         workers.*,
-        row_number() over (
-            partition by workers.certificate_no, workers.registered_on order by workers.period_month desc
-        ) as recency_in_period,
-        max(workers.registered_on) over (partition by workers.certificate_no) as latest_registered_on
+        latest_registration.latest_registered_on
     from {{ ref('stg_workers') }} as workers
+    inner join latest_in_period
+        on
+            workers.certificate_no = latest_in_period.certificate_no
+            and workers.registered_on = latest_in_period.registered_on
+            and workers.period_month = latest_in_period.period_month
+    inner join latest_registration
+        on workers.certificate_no = latest_registration.certificate_no
 
 ),
 
@@ -35,7 +66,6 @@ periods as (
         source_file,
         source_row
     from records
-    where recency_in_period = 1
 
 ),
 

@@ -37,19 +37,44 @@
     row counted under its `region_column`'s 2-, 4- and 6-digit prefixes (prefix_length, region_prefix), for an
     equi-join on same_region_prefix. Emits a whole select for the caller to wrap in a CTE; `where` filters the
     rows first.
+
+    The rows are aggregated per region code first and the per-code results summed per prefix, so a measure
+    must be additive: a count or a sum. Expanding every row to its three prefixes before aggregating made
+    30 million rows of the 10 million worker-months at `large`, where there are a few thousand region codes:
+    int_registry_figures took 3.6-3.7 s that way, 1.7 s this way (same rows, same types).
 -#}
 {% macro aggregate_by_region_prefix(relation, region_column, measures, group_by=[], where=none) -%}
-    {%- set prefix = "substr(" ~ region_column ~ ", 1, prefix_lengths.prefix_length)" -%}
+    {%- set prefix = "substr(by_code.region_code, 1, prefix_lengths.prefix_length)" -%}
 select
     {%- for column in group_by %}
-    {{ column }},
+    by_code.{{ column }},
     {%- endfor %}
     prefix_lengths.prefix_length,
     {{ prefix }} as region_prefix,
-    {%- for name, expression in measures.items() %}
-    {{ expression }} as {{ name }}{{ "," if not loop.last }}
+    {%- for name in measures %}
+    sum(by_code.{{ name }}) as {{ name }}{{ "," if not loop.last }}
     {%- endfor %}
-from {{ relation }}
+from (
+
+    select
+        {%- for column in group_by %}
+        {{ column }},
+        {%- endfor %}
+        {{ region_column }} as region_code,
+        {%- for name, expression in measures.items() %}
+        {{ expression }} as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ relation }}
+    {%- if where %}
+    where {{ where }}
+    {%- endif %}
+    group by
+        {%- for column in group_by %}
+        {{ column }},
+        {%- endfor %}
+        {{ region_column }}
+
+) as by_code
 cross join (
 
     select 2 as prefix_length
@@ -59,12 +84,9 @@ cross join (
     select 6 as prefix_length
 
 ) as prefix_lengths
-{%- if where %}
-where {{ where }}
-{%- endif %}
 group by
     {%- for column in group_by %}
-    {{ column }},
+    by_code.{{ column }},
     {%- endfor %}
     prefix_lengths.prefix_length,
     {{ prefix }}

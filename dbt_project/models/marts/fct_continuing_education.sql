@@ -8,8 +8,8 @@ with
     A period's attributes are those of its latest monthly record. The record is found by its key, not by a
     window over stg_workers: a row_number() window sorted every record with all its columns (the model took
     4.6-6.3 s at `large` that way, 3.4 s this way, same rows). (certificate_no, period_month) is unique and not
-    null in stg_workers (its tests: worker_record_id, their surrogate key, is unique), so the join below keeps
-    exactly one record per period.
+    null in stg_workers (its unique_combination and not_null tests), so the join below keeps exactly one record
+    per period.
 #}
 latest_in_period as (
 

@@ -259,3 +259,36 @@ def test_model_invariants_block_a_stale_or_lossy_mart(warehouse, tmp_path):
         ("fct_training_attendance", "is_current", "error"),
         ("fct_workforce_monthly", "is_current", "error"),
     ]
+
+
+def test_code_formats_block_a_mart_with_a_malformed_code(warehouse, tmp_path):
+    """A published code out of its format (a truncated division code, a garbled credit code, an ID number where
+    its keyed hash belongs) fails the mart's code_formats test, severity error: the build blocks."""
+    db = fx.copy_db(warehouse, tmp_path / "damaged.duckdb")
+    with duckdb.connect(str(db)) as c:
+        c.execute(
+            "update marts.dim_worker set region_code = '32010' "
+            "where worker_sk = (select min(worker_sk) from marts.dim_worker)"
+        )
+        c.execute(
+            "update marts.fct_funding set provider_uscc = 'NOT-A-CREDIT-CODE' "
+            "where contract_no = (select min(contract_no) from marts.fct_funding)"
+        )
+        c.execute(
+            "update marts.fct_training_attendance set id_number_hash = '110101199003070014' "
+            "where attendance_id = (select min(attendance_id) from marts.fct_training_attendance)"
+        )
+        c.execute("update marts.fct_certifications set county_code = null")  # nulls are not_null's to judge
+    result = fx.run_dbt(["test", "--select", "test_name:code_formats"], db, tmp_path)
+    outcomes = {
+        r.node.attached_node.split(".")[-1]: (str(r.status), r.failures, r.node.config.severity)
+        for r in result.result
+    }
+    failed = {mart: outcome for mart, outcome in outcomes.items() if outcome[0] != "pass"}
+    assert failed == {
+        "dim_worker": ("fail", 1, "error"),
+        "fct_funding": ("fail", 1, "error"),
+        "fct_training_attendance": ("fail", 1, "error"),
+    }
+    # Every other mart with codes passed, fct_certifications with its null county codes among them.
+    assert len(outcomes) == 14 and outcomes["fct_certifications"] == ("pass", 0, "error")

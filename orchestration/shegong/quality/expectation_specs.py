@@ -1,16 +1,31 @@
 """Expectations as the suites write them: a GX type and kwargs with `meta.severity` (blocking | warning) and
 `meta.meaning` (one plain sentence), built from a few blocks, and the formats the warehouse's codes follow.
 
-Shared by the raw suites (`shegong.quality.authoring`) and the mart suites (`shegong.quality.marts`).
+Shared by the raw suites (`shegong.quality.authoring`) and the mart suites (`shegong.quality.marts`); imported at
+authoring time only.
 """
 
 from __future__ import annotations
 
-# Formats: codes as the contracts define them; personal data only ever as hashes or masks.
-CERTIFICATE_NO = r"^\d{17}$"
-DIVISION_CODE = r"^\d{6}(?:\d{3}){0,2}$"  # 6-digit county/city/province, 9-digit township, 12-digit village
-USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
-HASH = r"^[0-9a-f]{64}$"
+import yaml
+
+from shegong.config import DBT_PROJECT_DIR
+
+
+def _code_formats() -> dict[str, str]:
+    """The formats of the warehouse's codes, defined once in dbt_project.yml (`vars.code_formats`): the marts'
+    dbt test code_formats reads them there, the raw suites here."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return project["vars"]["code_formats"]
+
+
+# Formats: codes as the contracts define them; personal data only ever as hashes or masks. Read when the suites
+# are written (`python -m shegong.quality.authoring`), never by the pipeline.
+_FORMATS = _code_formats()
+CERTIFICATE_NO = _FORMATS["certificate_no"]
+DIVISION_CODE = _FORMATS["division_code"]  # 6-digit county/city/province, 9-digit township, 12-digit village
+USCC = _FORMATS["uscc"]
+HASH = _FORMATS["hash"]
 MASKED_NAME = r"^.\*+$"
 
 

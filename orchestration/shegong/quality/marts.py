@@ -1,9 +1,10 @@
-"""Mart suites: what the marts' dbt tests do not state, from the columns the dbt manifest documents — the
-documented columns are there, code formats — plus the derived distribution suite of datasets.yml.
+"""Mart suites: what the marts' dbt tests do not state — the columns the dbt manifest documents are there (the
+published interface BI reports rely on) — plus the derived distribution suite of datasets.yml.
 
-dbt owns the invariants its tests state (keys, not-null, accepted values, relationships, value ranges, non-empty
-marts, row counts reconciled across layers, station coverage and the monthly marts current): they run in `dbt build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in clear is one SQL
-scan of every text column (`shegong.quality.personal_data`), not an expectation per column.
+dbt owns the invariants its tests state (keys, not-null, accepted values, relationships, code formats, value
+ranges, non-empty marts, row counts reconciled across layers, station coverage and the monthly marts current):
+they run in `dbt build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in
+clear is one SQL scan of every text column (`shegong.quality.personal_data`), not an expectation per column.
 
 Read at authoring time only (`python -m shegong.quality.authoring`); Dagster never parses dbt.
 """
@@ -45,21 +46,10 @@ def mart_suite(name: str, node: dict) -> list[dict]:
                 exact_match=False,
             )
         )
-    # Value ranges, emptiness and row counts across layers are dbt tests of the model (within_range, has_rows,
-    # row_count_matches in dbt_project/tests/generic): one owner per invariant.
-    for column in columns:
-        if column == "certificate_no":
-            out.append(
-                a.matches(column, a.CERTIFICATE_NO, "certificate_no is a 17-digit certificate number.")
-            )
-        elif column.endswith("_uscc"):
-            out.append(a.matches(column, a.USCC, f"{column} is an 18-character unified social credit code."))
-        elif column.endswith("_hash"):
-            out.append(
-                a.matches(column, a.HASH, f"{column} is a 64-hex keyed hash: no personal data in clear.")
-            )
-        elif column.endswith(("county_code", "region_code", "adcode")):
-            out.append(a.matches(column, a.DIVISION_CODE, f"{column} is a 6-, 9- or 12-digit division code."))
+    # Code formats, value ranges, emptiness and row counts across layers are dbt tests of the model
+    # (code_formats, within_range, has_rows, row_count_matches in dbt_project/tests/generic): one owner per
+    # invariant. A format checked in SQL reads a million-row mart in a few hundredths of a second; GX's pandas
+    # engine took 0.3-0.5 s per column.
     return out
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 
+from shegong.ingest import pool, reports
 from shegong.ingest.reports import ingest_reports
 from shegong.schema import ensure_build_schema
 
@@ -61,6 +64,49 @@ def test_a_batch_writes_every_document_and_rejects_unreadable_files(con, tmp_pat
         ("reports/county_2023.txt", "current", 2, False),
         ("reports/empty.txt", "rejected", 0, True),
     ]
+
+
+def test_a_large_batch_extracted_by_the_worker_processes_writes_the_same_rows(tmp_path, monkeypatch):
+    """From POOLED_REPORTS reports on, the worker processes extract them: documents, facts and file records come
+    out as an in-process extraction writes them, in the landing's order, rejected files included."""
+    landing = tmp_path / "landing"
+    (landing / "reports").mkdir(parents=True)
+    paths = []
+    for i in range(8):
+        path = landing / "reports" / f"county_{i}.txt"
+        text = REPORT_2023.replace("全市", "全县").replace("1200", str(100 + i))
+        path.write_text(text, encoding="gb18030" if i % 2 else "utf-8")
+        paths.append(path)
+    (landing / "reports" / "empty.txt").write_bytes(b"")
+    (landing / "reports" / "scan.pdf").write_bytes(b"%PDF-1.4")
+    paths[3:3] = [landing / "reports" / "empty.txt", landing / "reports" / "scan.pdf"]
+    now = dt.datetime(2024, 6, 1, 9, 0)
+
+    def ingested(pooled_from: int, name: str) -> tuple[list, list, list, list]:
+        monkeypatch.setattr(reports, "POOLED_REPORTS", pooled_from)
+        with duckdb.connect(str(tmp_path / name)) as c:
+            ensure_build_schema(c)
+            outcomes = ingest_reports(c, paths, landing, now=now)
+            return (
+                [(o.doc, o.status, o.facts, o.error) for o in outcomes],
+                c.execute(
+                    "select * exclude (stats, quality) from raw.report_documents order by doc"
+                ).fetchall(),
+                c.execute("select * from raw.report_facts order by doc, fact_index").fetchall(),
+                c.execute(
+                    "select * from audit.ingested_files where registry = 'reports' order by source_file"
+                ).fetchall(),
+            )
+
+    pool._close_idle_pool()  # the workers an earlier test left idling
+    in_process = ingested(len(paths) + 1, "in_process.duckdb")
+    assert pool._pool is None  # no worker started for a small batch
+    pooled = ingested(len(paths), "pooled.duckdb")
+    assert pool._pool is not None  # the workers extracted it (and idle a moment before they stop)
+    assert pooled == in_process
+    statuses = [status for _, status, _, _ in pooled[0]]
+    assert statuses.count("extracted") == 8 and statuses.count("rejected") == 2
+    assert [doc for doc, _, _, _ in pooled[0]][3:5] == ["empty.txt", "scan.pdf"]
 
 
 def test_re_extracting_replaces_a_documents_facts_and_a_rejected_resend_keeps_them(con, tmp_path):

@@ -7,10 +7,9 @@ import datetime as dt
 import multiprocessing
 import os
 import tempfile
-import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Callable, Iterable, Set
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,9 +29,9 @@ from shegong.ingest.load import (
     prepare_file,
 )
 from shegong.ingest.pii import PiiProtector
+from shegong.ingest.pool import replace_broken_pool, worker_pool
 from shegong.ingest.reading import FileRejected, period_of
 
-WORKERS = 2
 AHEAD = 16  # files prepared ahead of the loader, waiting in spool files
 
 
@@ -225,7 +224,7 @@ class _Preparing:
 
     def __enter__(self) -> _Preparing:
         if self._waiting:
-            self._pool = self._stack.enter_context(_worker_pool())
+            self._pool = self._stack.enter_context(worker_pool())
             self._spool = Path(
                 self._stack.enter_context(
                     tempfile.TemporaryDirectory(prefix="shegong-ingest-", ignore_cleanup_errors=True)
@@ -256,7 +255,7 @@ class _Preparing:
             # Every file in flight died with the pool: queue them again and find out whether it was this one.
             self._waiting.extendleft(reversed(list(self._running)))
             self._running.clear()
-            self._pool = _replace_broken_pool(self._pool)
+            self._pool = replace_broken_pool(self._pool)
             prepared = self._options.prepare_alone(path)
             self._top_up()
             return prepared
@@ -311,57 +310,3 @@ def _read_spool(path: str) -> pa.Table:
 
 def _single_chunk(column: pa.ChunkedArray) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-
-
-# The worker processes outlive a batch for a moment: in a run, the next registry's batch follows within a tenth
-# of a second, and starting them (importing, warming caches) takes about as long as preparing a few files. Not
-# longer: an idle worker keeps the memory of what it prepared (~0.55 GB for the two after `large`'s workers), and
-# 30 s reached well into the dbt step that follows ingest, where the build's memory peaks.
-_pool_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-_pool_users = 0
-_pool_idle: threading.Timer | None = None
-IDLE_SECONDS = 3.0
-
-
-@contextlib.contextmanager
-def _worker_pool() -> Iterator[ProcessPoolExecutor]:
-    global _pool, _pool_users, _pool_idle
-    with _pool_lock:
-        if _pool_idle is not None:
-            _pool_idle.cancel()
-            _pool_idle = None
-        if _pool is None:
-            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
-        _pool_users += 1
-        pool = _pool
-    try:
-        yield pool
-    except BrokenProcessPool:
-        _replace_broken_pool(pool)
-        raise
-    finally:
-        with _pool_lock:
-            _pool_users -= 1
-            if _pool_users == 0 and _pool is not None:
-                _pool_idle = threading.Timer(IDLE_SECONDS, _close_idle_pool)
-                _pool_idle.daemon = True
-                _pool_idle.start()
-
-
-def _replace_broken_pool(broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
-    """A working pool in place of a broken one (its workers died), shared as the broken one was."""
-    global _pool
-    with _pool_lock:
-        if _pool is broken or _pool is None:
-            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
-        broken.shutdown(wait=False, cancel_futures=True)
-        return _pool
-
-
-def _close_idle_pool() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool_users == 0 and _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = None

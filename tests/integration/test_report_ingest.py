@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 
 import duckdb
 import pytest
@@ -107,6 +109,34 @@ def test_a_large_batch_extracted_by_the_worker_processes_writes_the_same_rows(tm
     statuses = [status for _, status, _, _ in pooled[0]]
     assert statuses.count("extracted") == 8 and statuses.count("rejected") == 2
     assert [doc for doc, _, _, _ in pooled[0]][3:5] == ["empty.txt", "scan.pdf"]
+
+
+def test_workers_dying_mid_batch_cost_no_report_and_leave_a_working_pool(tmp_path, monkeypatch):
+    """The worker processes killed while they extract a batch: the reports they had not returned are extracted
+    here, every one as an in-process extraction gives it, and the shared pool is replaced for the registries'
+    ingest that follows."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    paths = []
+    for i in range(400):
+        path = folder / f"county_{i:03d}.txt"
+        # Long enough (~5 KB) that most of the batch is still being extracted when the workers die.
+        path.write_text(REPORT_2023.replace("1200", str(1000 + i)) * 40, encoding="utf-8")
+        paths.append(path)
+    monkeypatch.setattr(reports, "POOLED_REPORTS", 2)
+    expected = [reports.extract_report(path) for path in paths]
+
+    extracted = reports.extract_reports(paths)
+    results = [next(extracted)]  # the batch is submitted and the first report back
+    broken = pool._pool
+    for pid in list(broken._processes):
+        os.kill(pid, signal.SIGKILL)
+    results += list(extracted)
+
+    assert results == expected
+    assert pool._pool is not broken  # replaced: the next user gets workers that run
+    with pool.worker_pool() as workers:
+        assert workers.submit(os.getpid).result(timeout=60) != os.getpid()
 
 
 def test_re_extracting_replaces_a_documents_facts_and_a_rejected_resend_keeps_them(con, tmp_path):

@@ -19,7 +19,7 @@ import pyarrow as pa
 from shegong.ingest.landing import IGNORED_SUFFIXES, entry_digest, entry_problem, unexpected_failure
 from shegong.ingest.load import landing_name
 from shegong.ingest.pii import scrub_identifiers
-from shegong.ingest.pool import worker_pool
+from shegong.ingest.pool import replace_broken_pool, worker_pool
 from shegong.ingest.reading import file_digest
 
 if TYPE_CHECKING:
@@ -176,17 +176,23 @@ def extract_report(path: Path) -> tuple[ExtractionResult | None, str | None]:
 
 def extract_reports(paths: list[Path]) -> Iterator[tuple[ExtractionResult | None, str | None]]:
     """`extract_report` of each path, in order: in the worker processes for a batch of POOLED_REPORTS or more.
-    Should the workers die, the rest are extracted here (as a small batch always is)."""
+    Should the workers die, the rest are extracted here (as a small batch always is), and the shared pool is
+    replaced for its next user (the registries' ingest)."""
     if len(paths) < POOLED_REPORTS:
         yield from map(extract_report, paths)
         return
     with worker_pool() as pool:
         futures = [pool.submit(extract_report, path) for path in paths]
+        broken = False
         for path, future in zip(paths, futures, strict=True):
-            try:
-                yield future.result()
-            except BrokenProcessPool:
-                yield extract_report(path)
+            if not broken:
+                try:
+                    yield future.result()
+                    continue
+                except BrokenProcessPool:
+                    broken = True
+                    replace_broken_pool(pool)
+            yield extract_report(path)
 
 
 def _table(rows: list[dict], columns: dict[str, pa.DataType]) -> pa.Table:

@@ -48,8 +48,8 @@ def mart_suite(name: str, node: dict) -> list[dict]:
         )
     # Code formats, value ranges, emptiness and row counts across layers are dbt tests of the model
     # (code_formats, within_range, has_rows, row_count_matches in dbt_project/tests/generic): one owner per
-    # invariant. A format checked in SQL reads a million-row mart in a few hundredths of a second; GX's pandas
-    # engine took 0.3-0.5 s per column.
+    # invariant. The regexes cost about the same in SQL as in GX's Arrow kernels (fct_certifications' five
+    # code columns at `large`: 0.38 s in DuckDB, 0.55 s in GX); what moving them saved is GX's per-suite work.
     return out
 
 

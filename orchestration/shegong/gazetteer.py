@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import functools
-import importlib.resources
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 LEVELS = ("province", "city", "county", "township", "village")
 
@@ -48,12 +49,20 @@ def parent_code(code: str) -> str | None:
     return known.parent if known else None
 
 
+def gazetteer_csv() -> Path:
+    """cpca's `resources/adcodes.csv` (12-digit codes, of which the first 6 are the adcode), located without
+    importing cpca: its import loads pkg_resources and builds cpca's own address matcher, neither used here."""
+    spec = importlib.util.find_spec("cpca")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the cpca package (the gazetteer) is not installed: run `make install`")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
+
+
 @functools.cache
 def regions() -> dict[str, Region]:
     """All provinces, cities and counties by 6-digit adcode."""
-    source = importlib.resources.files("cpca") / "resources" / "adcodes.csv"
     rows: dict[str, str] = {}
-    with source.open(encoding="utf-8") as fh:
+    with gazetteer_csv().open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             rows[row["adcode"][:6]] = row["name"]
     out: dict[str, Region] = {}

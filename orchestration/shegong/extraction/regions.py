@@ -9,11 +9,11 @@ lazily, into an Aho-Corasick automaton of full names and safe short forms (贵�
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from shegong.gazetteer import gazetteer_csv
 
 NATIONAL = "全国"
 
@@ -104,13 +104,6 @@ class Gazetteer:
         return any(p.adcode == ancestor for p in self.chain(code))
 
 
-def _gazetteer_csv() -> Path:
-    spec = importlib.util.find_spec("cpca")  # locate without importing (cpca's import builds its own matcher)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the cpca package (gazetteer) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
-
-
 def _short_forms(name: str, rank: int) -> list[str]:
     forms: list[str] = []
     if name in _PROVINCE_ABBR:
@@ -143,7 +136,7 @@ def _county_short(name: str) -> str | None:
 
 def _build() -> Gazetteer:
     gaz = Gazetteer()
-    with _gazetteer_csv().open(encoding="utf-8") as fh:
+    with gazetteer_csv().open(encoding="utf-8") as fh:
         rows = [(r["adcode"][:6], r["name"].strip()) for r in csv.DictReader(fh)]
     for code, name in rows:
         if not name or name in _SKIP_NAMES or not code.isdigit():

@@ -292,3 +292,23 @@ def test_code_formats_block_a_mart_with_a_malformed_code(warehouse, tmp_path):
     }
     # Every other mart with codes passed, fct_certifications with its null county codes among them.
     assert len(outcomes) == 14 and outcomes["fct_certifications"] == ("pass", 0, "error")
+
+
+def test_documented_columns_block_a_mart_missing_one(warehouse, tmp_path):
+    """A mart built without columns its documentation describes (the published interface BI reports select)
+    fails its documented_columns test, severity error, one failing row per missing column; a column beyond the
+    documented ones passes."""
+    db = fx.copy_db(warehouse, tmp_path / "reshaped.duckdb")
+    with duckdb.connect(str(db)) as c:
+        c.execute("alter table marts.fct_funding drop column provider_uscc")
+        c.execute("alter table marts.dim_region drop column region_name")
+        c.execute("alter table marts.dim_region drop column county_code")
+        c.execute("alter table marts.dim_worker add column undocumented_extra integer")
+    result = fx.run_dbt(["test", "--select", "test_name:documented_columns"], db, tmp_path)
+    outcomes = {
+        r.node.attached_node.split(".")[-1]: (str(r.status), r.failures, r.node.config.severity)
+        for r in result.result
+    }
+    failed = {mart: outcome for mart, outcome in outcomes.items() if outcome[0] != "pass"}
+    assert failed == {"fct_funding": ("fail", 1, "error"), "dim_region": ("fail", 2, "error")}
+    assert len(outcomes) == 19 and outcomes["dim_worker"] == ("pass", 0, "error")

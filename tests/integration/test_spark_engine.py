@@ -279,9 +279,9 @@ def test_duckdb_and_spark_build_identical_marts(spark, tmp_path, monkeypatch):
     # Seeds, models and unit tests on Spark; the ~280 data tests (the same SQL) run in the DuckDB build above,
     # where they take seconds instead of minutes of Thrift round trips.
     dbt(env, "spark", "build", "--exclude", "resource_type:test", server=spark)
-    # A data test with SQL of its own on Spark (rlike for regexp_full_match): the marts' code formats hold
-    # there too, read through Spark's own regular expressions.
-    dbt(env, "spark", "test", "--select", "test_name:code_formats", server=spark)
+    # Data tests with SQL of their own on Spark (rlike for regexp_full_match; the columns Spark's catalog gives):
+    # the marts' code formats and documented columns hold there too.
+    dbt(env, "spark", "test", "--select", "test_name:code_formats test_name:documented_columns", server=spark)
     first = assert_identical(build_db, spark)
     assert first["fct_workforce_monthly"] > 0
     publish_on_spark(build_db, spark, tmp_path / "published", "run-one")

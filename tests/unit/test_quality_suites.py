@@ -92,6 +92,7 @@ DBT_OWNED = {
     "expect_compound_columns_to_be_unique",
     "expect_column_values_to_be_in_set",
     "expect_column_values_to_match_regex",  # code formats: the marts' code_formats test
+    "expect_table_columns_to_match_set",  # the documented columns present: the marts' documented_columns test
 }
 
 

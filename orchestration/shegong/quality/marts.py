@@ -1,10 +1,11 @@
-"""Mart suites: what the marts' dbt tests do not state — the columns the dbt manifest documents are there (the
-published interface BI reports rely on) — plus the derived distribution suite of datasets.yml.
+"""Mart suites: the statistical expectations on the marts that dbt expresses poorly — the derived distribution
+suites of datasets.yml (a month's certified-worker total against the month before).
 
-dbt owns the invariants its tests state (keys, not-null, accepted values, relationships, code formats, value
-ranges, non-empty marts, row counts reconciled across layers, station coverage and the monthly marts current):
-they run in `dbt build` and reach Dagster as dbt asset checks, so they are not repeated here. Personal data in
-clear is one SQL scan of every text column (`shegong.quality.personal_data`), not an expectation per column.
+dbt owns the invariants of the marts, each stated once as a test of the model (keys, not-null, accepted values,
+relationships, code formats, value ranges, the documented columns present, non-empty marts, row counts
+reconciled across layers, station coverage and the monthly marts current): they run in `dbt build` and reach
+Dagster as dbt asset checks, so they are not repeated here. Personal data in clear is one SQL scan of every text
+column (`shegong.quality.personal_data`), not an expectation per column.
 
 Read at authoring time only (`python -m shegong.quality.authoring`); Dagster never parses dbt.
 """
@@ -32,27 +33,6 @@ def mart_models(manifest: dict) -> dict[str, dict]:
     }
 
 
-def mart_suite(name: str, node: dict) -> list[dict]:
-    """The expectations of one mart."""
-    columns = list(node.get("columns") or {})
-    out: list[dict] = []
-    if columns:
-        out.append(
-            a.x(
-                "expect_table_columns_to_match_set",
-                "blocking",
-                f"marts.{name} has every column its dbt documentation describes (BI reports rely on them).",
-                column_set=columns,
-                exact_match=False,
-            )
-        )
-    # Code formats, value ranges, emptiness and row counts across layers are dbt tests of the model
-    # (code_formats, within_range, has_rows, row_count_matches in dbt_project/tests/generic): one owner per
-    # invariant. The regexes cost about the same in SQL as in GX's Arrow kernels (fct_certifications' five
-    # code columns at `large`: 0.38 s in DuckDB, 0.55 s in GX); what moving them saved is GX's per-suite work.
-    return out
-
-
 def derived_suites() -> dict[str, list[dict]]:
     return {
         "marts.fct_workforce_monthly.month_over_month": [
@@ -69,9 +49,6 @@ def derived_suites() -> dict[str, list[dict]]:
 
 
 def mart_suites(manifest_path: Path = MANIFEST) -> dict[str, list[dict]]:
+    """The derived suites whose marts the dbt manifest has."""
     models = mart_models(_manifest(manifest_path))
-    if not models:
-        return {}
-    suites = {f"marts.{name}": mart_suite(name, node) for name, node in sorted(models.items())}
-    suites.update({k: v for k, v in derived_suites().items() if k.split(".")[1] in models})
-    return suites
+    return {k: v for k, v in derived_suites().items() if k.split(".")[1] in models}

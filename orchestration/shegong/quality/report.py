@@ -447,6 +447,8 @@ def check_meaning(check: dict) -> str:
         ("not_null_", "dbt test: the column has no nulls"),
         ("relationships_", "dbt test: every value exists in the referenced table"),
         ("accepted_values_", "dbt test: every value is one of the accepted values"),
+        ("code_formats_", "dbt test: every code follows its format (vars.code_formats in dbt_project.yml)"),
+        ("documented_columns_", "dbt test: every column the model's documentation describes is there"),
     ):
         if name.startswith(prefix):
             return meaning

@@ -1,0 +1,33 @@
+{#-
+    Fails with one row per column the model's yml documents that the built relation lacks: a mart's documented
+    columns are its published interface, the ones BI reports select. Columns the relation has beyond them pass
+    (the dbt build's own tests say every mart column is documented). Names compare case-insensitively, as both
+    engines resolve them. The columns are read from the catalog when the test runs, after the model is built.
+-#}
+{% test documented_columns(model) %}
+
+{%- set missing = [] -%}
+{%- if execute -%}
+    {%- set built = adapter.get_columns_in_relation(model) | map(attribute="name") | map("lower") | list -%}
+    {%- set node = graph.nodes.values()
+        | selectattr("resource_type", "equalto", "model")
+        | selectattr("alias", "equalto", model.identifier)
+        | first -%}
+    {%- for column in node.columns -%}
+        {%- if column | lower not in built -%}
+            {%- do missing.append(column) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endif %}
+
+{%- if missing %}
+    {%- for column in missing %}
+select {{ dbt.string_literal(column) }} as missing_column
+{{ "union all" if not loop.last }}
+    {%- endfor %}
+{%- else %}
+select missing_column from (select cast(null as {{ dbt.type_string() }}) as missing_column) as none_missing
+where missing_column is not null
+{%- endif %}
+
+{% endtest %}

@@ -9,10 +9,12 @@
 {%- set missing = [] -%}
 {%- if execute -%}
     {%- set built = adapter.get_columns_in_relation(model) | map(attribute="name") | map("lower") | list -%}
-    {%- set node = graph.nodes.values()
-        | selectattr("resource_type", "equalto", "model")
-        | selectattr("alias", "equalto", model.identifier)
-        | first -%}
+    {#- By its unique id (a model's relation is named after it): scanning every node of the graph for it took
+        30 ms a test. -#}
+    {%- set node = graph.nodes.get("model." ~ project_name ~ "." ~ model.identifier) -%}
+    {%- if node is none -%}
+        {{ exceptions.raise_compiler_error("documented_columns: no model of this project builds " ~ model) }}
+    {%- endif -%}
     {%- for column in node.columns -%}
         {%- if column | lower not in built -%}
             {%- do missing.append(column) -%}

@@ -1,8 +1,9 @@
 {#-
     Fails with one row per column the model's yml documents that the built relation lacks: a mart's documented
     columns are its published interface, the ones BI reports select. Columns the relation has beyond them pass
-    (the dbt build's own tests say every mart column is documented). Names compare case-insensitively, as both
-    engines resolve them. The columns are read from the catalog when the test runs, after the model is built.
+    (that every built mart column is documented is checked by the project's own tests, on the catalog). Names
+    compare case-insensitively, as both engines resolve them. The relation's columns are read from the engine's
+    catalog when the test runs, after the model is built.
 -#}
 {% test documented_columns(model) %}
 

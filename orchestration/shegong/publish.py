@@ -47,6 +47,7 @@ from shegong.config import (
 )
 from shegong.fingerprints import table_fingerprints
 from shegong.quality.personal_data import fingerprints_scanned_in_run
+from shegong.schema import insert_rows
 
 LABELLED_SCHEMA = "marts_zh"
 # What auditors read beside the marts; exported to Parquet with them.
@@ -390,8 +391,9 @@ def _record_table_states(con: duckdb.DuckDBPyConnection, states: dict[str, Table
                 table_name varchar primary key, rows bigint not null, fingerprint varchar not null,
                 written_by_run varchar not null)"""
     )
-    con.executemany(
-        f"insert into {PUBLISHED_TABLES} values (?, ?, ?, ?)",
+    insert_rows(
+        con,
+        PUBLISHED_TABLES,
         [[table, s.rows, s.fingerprint, s.written_by_run] for table, s in sorted(states.items())],
     )
 

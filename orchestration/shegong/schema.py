@@ -200,12 +200,20 @@ def replace_validation_rows(
 ) -> int:
     """A check's rows in audit.audit_validation_results for this run, replacing those of an earlier attempt."""
     con.execute("delete from audit.audit_validation_results where run_id = ? and suite = ?", [run_id, suite])
-    if rows:
-        # One statement for all of them: executemany commits row by row, 1.4 ms a row on the build file (0.36 s
-        # for a `small` full build's ~240 rows; 0.10 s this way, the deletes included).
-        row = "(" + ", ".join("?" * len(rows[0])) + ")"
-        con.execute(
-            f"insert into audit.audit_validation_results values {', '.join([row] * len(rows))}",
-            [value for values in rows for value in values],
-        )
+    return insert_rows(con, "audit.audit_validation_results", rows)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list, columns: str | None = None) -> int:
+    """`rows` (sequences of values, in the order of `columns`, or of the table's columns) into `table` in one
+    statement. Not executemany: outside a transaction it commits row by row, 1.4 ms a row on the build file
+    (0.36 s for a `small` full build's ~240 validation rows, 0.23 s for the scan's ~260 clean tables and months;
+    0.10 s and 0.04 s in one statement)."""
+    if not rows:
+        return 0
+    row = "(" + ", ".join("?" * len(rows[0])) + ")"
+    target = f"{table} ({columns})" if columns else table
+    con.execute(
+        f"insert into {target} values {', '.join([row] * len(rows))}",
+        [value for values in rows for value in values],
+    )
     return len(rows)

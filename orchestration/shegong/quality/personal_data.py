@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from shegong.fingerprints import Shape, monthly_fingerprints, table_fingerprints, table_shapes
-from shegong.schema import replace_validation_rows
+from shegong.schema import insert_rows, replace_validation_rows
 
 # The numbers themselves (also the redaction of values shown to auditors, shegong.quality.runner.redact).
 ID_NUMBER = r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
@@ -364,8 +364,9 @@ def record_scan(con: duckdb.DuckDBPyConnection, run_id: str, asset: str, scan: P
     remember the tables it found clean (audit.personal_data_scanned) for the next scan."""
     con.execute(f"delete from {SCANNED}")
     columns = "table_name, fingerprint, rules, run_id, scanned_at, rows, month"
-    con.executemany(
-        f"insert into {SCANNED} ({columns}) values (?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con,
+        SCANNED,
         [
             [table, fingerprint, RULES, run_id, scan.scanned_at, rows, None]
             for table, (rows, fingerprint) in scan.clean_tables.items()
@@ -375,5 +376,6 @@ def record_scan(con: duckdb.DuckDBPyConnection, run_id: str, asset: str, scan: P
             for table, months in scan.clean_months.items()
             for month, fingerprint in months.items()
         ],
+        columns,
     )
     return replace_validation_rows(con, run_id, SUITE, audit_rows(run_id, asset, scan))

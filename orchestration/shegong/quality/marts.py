@@ -25,9 +25,10 @@ def _manifest(path: Path = MANIFEST) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"nodes": {}}
 
 
-def mart_models(manifest: dict) -> dict[str, dict]:
+def mart_names(manifest: dict) -> set[str]:
+    """The names of the models (and snapshots) the manifest builds in the marts schema."""
     return {
-        n["name"]: n
+        n["name"]
         for n in manifest["nodes"].values()
         if n["resource_type"] in ("model", "snapshot") and n["schema"] == "marts"
     }
@@ -50,5 +51,5 @@ def derived_suites() -> dict[str, list[dict]]:
 
 def mart_suites(manifest_path: Path = MANIFEST) -> dict[str, list[dict]]:
     """The derived suites whose marts the dbt manifest has."""
-    models = mart_models(_manifest(manifest_path))
-    return {k: v for k, v in derived_suites().items() if k.split(".")[1] in models}
+    marts = mart_names(_manifest(manifest_path))
+    return {k: v for k, v in derived_suites().items() if k.split(".")[1] in marts}

@@ -34,6 +34,7 @@ from shegong.ingest.pii import mask_name, scrub_identifiers
 from shegong.ingest.records import split_records
 from shegong.ingest.reports import ensure_metric_catalogue
 from shegong.ingest.xlsx_guard import check_workbook
+from shegong.schema import insert_rows
 
 LIMITS = FileLimits()
 
@@ -426,13 +427,16 @@ def ingest_reviews(
             "and source_file in (select source_file from current_review_files)",
             [REGISTRY],
         )
-        for q in quarantined:
-            con.execute(
-                """insert into audit.quarantined_rows (registry, source_file, source_sha256, source_row,
-                   reason_codes, reasons, raw_values, ingested_at) values (?, ?, ?, ?, ?, ?, ?, ?)""",
+        insert_rows(
+            con,
+            "audit.quarantined_rows",
+            [
                 [REGISTRY, q["source_file"], q["source_sha256"], q["source_row"], q["reason_codes"],
-                 q["reasons"], q["raw_values"], now],
-            )  # fmt: skip
+                 q["reasons"], q["raw_values"], now]
+                for q in quarantined
+            ],
+            "registry, source_file, source_sha256, source_row, reason_codes, reasons, raw_values, ingested_at",
+        )  # fmt: skip
         for f in files:
             if f["status"] == "current":
                 con.execute(

@@ -102,6 +102,11 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
         assert not list(published.parent.glob(".shegong.duckdb.*.tmp"))
 
         server = start_local_server(folder)  # the endpoint is back (same metastore and warehouse dir)
+        # Where the kill fell while a table was being created, its folder is left with no table (made here too,
+        # so that the run is seen clearing it wherever the kill fell); the rerun removes it before dbt.
+        orphan = folder / "warehouse" / "shegong_marts.db" / "left_by_the_killed_write"
+        orphan.mkdir(parents=True)
+        (orphan / "part-00000.snappy.parquet").write_bytes(b"not parquet")
         # Nothing of the failed build reached Spark's readers either.
         assert execute(server.endpoint, ["show databases like 'shegong_published'"]) == [[]]
         rerun = shegong(spark_env, "run")  # still no Spark publication: everything again
@@ -114,6 +119,7 @@ def test_a_spark_server_killed_mid_build_leaves_the_published_warehouse_and_a_re
             rerun = shegong(spark_env, "run")
         assert "published from duckdb, this run builds on spark" in rerun.stdout + rerun.stderr
         assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert not orphan.exists()
         (publication,) = execute(server.endpoint, ["select run_id from shegong_published.publication"])
         (workforce,) = execute(
             server.endpoint, ["select count(*) from shegong_published.fct_workforce_monthly"]

@@ -381,6 +381,36 @@ def stop_local_server(server: LocalThriftServer) -> None:
             state.unlink()
 
 
+def remove_orphan_table_folders(server: LocalThriftServer) -> list[Path]:
+    """Remove the table folders of the local server's warehouse that no table of the metastore owns; the folders
+    removed.
+
+    Why: a server killed while it created a table leaves that table's folder, with the files written so far and
+    no table in the metastore, and Spark then refuses to create the table there again (LOCATION_ALREADY_EXISTS),
+    so every rerun failed on it (`spark.sql.legacy.allowNonEmptyLocationInCTAS` does not lift that for
+    Spark 4's `create table … as select`). Called as a run starts (`spark_endpoint`, within the warehouse's run
+    lock), when no table of this warehouse is being written. Only the databases the metastore answers for are
+    looked at, and only in the local server's warehouse, which is shegong's; a cluster's operator clears a
+    cluster's (docs/operations.md)."""
+    warehouse = Path(server.folder) / "warehouse"
+    folders = {p.name.removesuffix(".db"): p for p in warehouse.glob("*.db") if p.is_dir()}
+    if not folders:
+        return []
+    (databases,) = execute(server.endpoint, ["show databases"])
+    known = sorted({name for (name,) in databases} & set(folders))
+    removed = []
+    for database, tables in zip(
+        known, execute(server.endpoint, [f"show tables in {d}" for d in known]), strict=True
+    ):
+        # (namespace, tableName, isTemporary): a managed table's folder is its name, lower-cased
+        owned = {name.lower() for _, name, temporary in tables if not temporary}
+        for folder in sorted(folders[database].iterdir()):
+            if folder.is_dir() and folder.name not in owned:
+                shutil.rmtree(folder)
+                removed.append(folder)
+    return removed
+
+
 @contextlib.contextmanager
 def spark_endpoint(folder: Path) -> Iterator[SparkEndpoint]:
     """The configured endpoint; or a local server in `folder` for the duration of the block, stopped by its pid
@@ -393,6 +423,7 @@ def spark_endpoint(folder: Path) -> Iterator[SparkEndpoint]:
     already = recorded_server(folder)
     server = already or start_local_server(folder)
     try:
+        remove_orphan_table_folders(server)  # what a server killed mid-write left behind
         yield server.endpoint
     finally:
         if already is None:
